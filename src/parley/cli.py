@@ -1,0 +1,121 @@
+"""The `parley` command line (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from parley.db import migrate
+from parley.db.engine import Database
+from parley.domain.errors import ParleyError
+from parley.services.context import ServiceContext
+from parley.services.demo_seed import seed_demo
+from parley.services.firms import create_firm
+from parley.settings import Settings
+
+app = typer.Typer(help="Parley: client messaging for law firms.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+firm_app = typer.Typer(help="Firms.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(firm_app, name="firm")
+
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Web app, API, webhooks and reply pages."""
+    from parley.web.app import create_app
+
+    uvicorn.run(create_app(Settings()), host=host, port=port, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    settings = Settings()
+    migrate.upgrade(settings.database_url)
+    typer.echo("Database is up to date.")
+
+
+@firm_app.command("create")
+def firm_create(
+    name: Annotated[str, typer.Option(help="The firm's name, used in texts and emails.")],
+    sms_number: Annotated[list[str], typer.Option(help="A sender number (E.164); repeatable.")],
+    staff_email: Annotated[str, typer.Option(help="Email of the first staff member.")],
+    staff_name: Annotated[str | None, typer.Option(help="Name of the first staff member.")] = None,
+) -> None:
+    """Create a firm and its first staff member; prints their ids and API token as JSON."""
+    settings = Settings()
+
+    async def run() -> None:
+        ctx = ServiceContext(settings=settings, db=Database(settings.database_url))
+        try:
+            created = await create_firm(
+                ctx,
+                name=name,
+                sms_numbers=sms_number,
+                staff_email=staff_email,
+                staff_name=staff_name,
+            )
+        finally:
+            await ctx.db.dispose()
+        typer.echo(
+            json.dumps(
+                {
+                    "firm_id": str(created.firm_id),
+                    "staff_id": str(created.staff_id),
+                    "api_token": created.api_token,
+                }
+            )
+        )
+
+    try:
+        asyncio.run(run())
+    except ParleyError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Everything on the embedded defaults, with a seeded demo firm."""
+    from parley.web.app import create_app
+
+    home = Path(os.environ.get("PARLEY_DEMO_DIR", ".parley-demo")).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PARLEY_DATABASE_URL", f"sqlite:///{home / 'parley.db'}")
+    os.environ.setdefault("PARLEY_PUBLIC_URL", f"http://{host}:{port}")
+    settings = Settings()
+    migrate.upgrade(settings.database_url)
+
+    async def seed() -> None:
+        ctx = ServiceContext(settings=settings, db=Database(settings.database_url))
+        try:
+            login = await seed_demo(ctx)
+        finally:
+            await ctx.db.dispose()
+        base = settings.public_url
+        typer.echo(
+            f"\nParley demo for {login.firm_name}\n"
+            f"  API docs     {base}/docs\n"
+            f"  Health       {base}/healthz\n"
+            f"  Staff login  {login.staff_email}\n"
+            f"  API token    {login.api_token}\n"
+            f"  Try  curl -H 'Authorization: Bearer {login.api_token}' \\\n"
+            f"            {base}/api/v1/conversations\n"
+        )
+
+    asyncio.run(seed())
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,56 @@
+"""Queries about conversations and who takes part in them."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.db.models import Contact, Conversation, ConversationParticipant, Matter
+
+
+async def current_participants(
+    session: AsyncSession, conversation_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Contact]]:
+    """Contacts still taking part, per conversation, by name."""
+    rows = await session.execute(
+        select(ConversationParticipant.conversation_id, Contact)
+        .join(Contact, Contact.id == ConversationParticipant.contact_id)
+        .where(
+            ConversationParticipant.conversation_id.in_(conversation_ids),
+            ConversationParticipant.removed_at.is_(None),
+        )
+        .order_by(Contact.name, Contact.id)
+    )
+    found: dict[uuid.UUID, list[Contact]] = defaultdict(list)
+    for conversation_id, contact in rows:
+        found[conversation_id].append(contact)
+    return found
+
+
+async def matters_by_id(
+    session: AsyncSession, matter_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Matter]:
+    rows = await session.scalars(select(Matter).where(Matter.id.in_(matter_ids)))
+    return {matter.id: matter for matter in rows}
+
+
+async def is_participant(
+    session: AsyncSession, conversation_id: uuid.UUID, contact_id: uuid.UUID
+) -> bool:
+    found = await session.scalar(
+        select(ConversationParticipant.id).where(
+            ConversationParticipant.conversation_id == conversation_id,
+            ConversationParticipant.contact_id == contact_id,
+            ConversationParticipant.removed_at.is_(None),
+        )
+    )
+    return found is not None
+
+
+async def conversation_of_firm(
+    session: AsyncSession, conversation_id: uuid.UUID
+) -> Conversation | None:
+    return await session.get(Conversation, conversation_id)

@@ -1,0 +1,1 @@
+"""The outside world: SMS providers behind one small interface, and email."""

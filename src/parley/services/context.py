@@ -1,0 +1,33 @@
+"""What every use case needs from the running service."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from parley.db.engine import Database
+from parley.settings import Settings
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    db: Database
+    # Injected so tests can move time instead of sleeping.
+    clock: Clock = field(default=utcnow)
+
+
+@dataclass(frozen=True)
+class FirmScope:
+    """Who is acting: a staff member of one firm. Every staff use case takes one."""
+
+    firm_id: uuid.UUID
+    staff_id: uuid.UUID

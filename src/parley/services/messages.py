@@ -1,0 +1,114 @@
+"""Messages of a conversation: staff writing, and reading them back."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.db.messages import author_names
+from parley.db.models import Conversation, Message
+from parley.db.tenancy import get_for_firm
+from parley.domain.messages import Channel, clean_body
+from parley.services.context import FirmScope, ServiceContext
+from parley.services.pagination import DEFAULT_PAGE_SIZE, Cursor, Page
+from parley.services.views import AuthorView, MessageView, PostedMessageView
+
+
+async def post_staff_message(
+    ctx: ServiceContext,
+    scope: FirmScope,
+    conversation_id: uuid.UUID,
+    *,
+    body: str,
+    send_as_sms: bool,
+) -> PostedMessageView:
+    """A staff message is always a portal message (DESIGN §2 rule 1)."""
+    text = clean_body(body)
+    now = ctx.clock()
+    async with ctx.db.transaction() as session:
+        conversation = await get_for_firm(
+            session,
+            Conversation,
+            conversation_id,
+            scope.firm_id,
+            label="conversation",
+            for_update=True,
+        )
+        message = Message(
+            firm_id=scope.firm_id,
+            conversation_id=conversation.id,
+            author_staff_id=scope.staff_id,
+            body=text,
+            channel=Channel.PORTAL,
+            send_as_sms=send_as_sms,
+            created_at=now,
+        )
+        session.add(message)
+        conversation.last_activity_at = now
+        await session.flush()
+        (view,) = await message_views(session, [message])
+    return PostedMessageView(**view.model_dump(), not_texted=[])
+
+
+async def list_messages(
+    ctx: ServiceContext,
+    scope: FirmScope,
+    conversation_id: uuid.UUID,
+    *,
+    limit: int = DEFAULT_PAGE_SIZE,
+    cursor: str | None,
+) -> Page[MessageView]:
+    """A conversation's messages, oldest first."""
+    query = select(Message).where(Message.conversation_id == conversation_id)
+    if cursor:
+        after = Cursor.decode(cursor)
+        query = query.where(tuple_(Message.created_at, Message.id) > (after.at, after.id))
+    query = query.order_by(Message.created_at, Message.id).limit(limit + 1)
+    async with ctx.db.sessions() as session:
+        await get_for_firm(
+            session, Conversation, conversation_id, scope.firm_id, label="conversation"
+        )
+        rows = list(await session.scalars(query))
+        views = await message_views(session, rows[:limit])
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Page(
+        items=views, next_cursor=Cursor(last.created_at, last.id).encode() if last else None
+    )
+
+
+async def get_message(ctx: ServiceContext, scope: FirmScope, message_id: uuid.UUID) -> MessageView:
+    async with ctx.db.sessions() as session:
+        message = await get_for_firm(session, Message, message_id, scope.firm_id, label="message")
+        (view,) = await message_views(session, [message])
+    return view
+
+
+async def message_views(session: AsyncSession, messages: list[Message]) -> list[MessageView]:
+    names = await author_names(session, messages)
+    return [
+        MessageView(
+            id=m.id,
+            conversation_id=m.conversation_id,
+            author=_author(m, names),
+            body=m.body,
+            channel=m.channel,
+            created_at=m.created_at,
+            in_reply_to_id=m.in_reply_to_id,
+            send_as_sms=m.send_as_sms,
+            sms=[],
+        )
+        for m in messages
+    ]
+
+
+def _author(message: Message, names: dict[uuid.UUID, str]) -> AuthorView:
+    if message.author_staff_id is not None:
+        return AuthorView(
+            type="staff", id=message.author_staff_id, name=names[message.author_staff_id]
+        )
+    assert message.author_contact_id is not None
+    return AuthorView(
+        type="contact", id=message.author_contact_id, name=names[message.author_contact_id]
+    )

@@ -1,0 +1,1 @@
+"""HTTP: routers translate requests into use cases and results into responses."""

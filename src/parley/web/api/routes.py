@@ -1,0 +1,97 @@
+"""Routes of the staff API: translate HTTP to use cases and nothing more."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from parley.services import contacts, conversations, matters, messages
+from parley.services.pagination import MAX_PAGE_SIZE
+from parley.services.views import (
+    ContactView,
+    ConversationView,
+    MatterView,
+    MessageView,
+    PostedMessageView,
+)
+from parley.web.api.schemas import NewContact, NewConversation, NewMatter, NewMessage, PageOut
+from parley.web.deps import Ctx, Staff
+
+router = APIRouter(prefix="/api/v1")
+
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
+PageCursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+
+
+@router.post("/contacts", status_code=201, tags=["contacts"])
+async def create_contact(ctx: Ctx, scope: Staff, new: NewContact) -> ContactView:
+    return await contacts.create_contact(
+        ctx, scope, name=new.name, email=new.email, mobile_phone=new.mobile_phone
+    )
+
+
+@router.get("/contacts/{contact_id}", tags=["contacts"])
+async def get_contact(ctx: Ctx, scope: Staff, contact_id: uuid.UUID) -> ContactView:
+    return await contacts.get_contact(ctx, scope, contact_id)
+
+
+@router.post("/matters", status_code=201, tags=["matters"])
+async def create_matter(ctx: Ctx, scope: Staff, new: NewMatter) -> MatterView:
+    return await matters.create_matter(ctx, scope, title=new.title, reference=new.reference)
+
+
+@router.get("/matters/{matter_id}", tags=["matters"])
+async def get_matter(ctx: Ctx, scope: Staff, matter_id: uuid.UUID) -> MatterView:
+    return await matters.get_matter(ctx, scope, matter_id)
+
+
+@router.post("/conversations", status_code=201, tags=["conversations"])
+async def start_conversation(ctx: Ctx, scope: Staff, new: NewConversation) -> ConversationView:
+    return await conversations.start_conversation(
+        ctx,
+        scope,
+        matter_id=new.matter_id,
+        subject=new.subject,
+        participant_ids=new.participant_ids,
+    )
+
+
+@router.get("/conversations", tags=["conversations"])
+async def list_conversations(
+    ctx: Ctx, scope: Staff, limit: PageSize = 50, cursor: PageCursor = None
+) -> PageOut[ConversationView]:
+    page = await conversations.list_conversations(ctx, scope, limit=limit, cursor=cursor)
+    return PageOut(items=page.items, next_cursor=page.next_cursor)
+
+
+@router.get("/conversations/{conversation_id}", tags=["conversations"])
+async def get_conversation(ctx: Ctx, scope: Staff, conversation_id: uuid.UUID) -> ConversationView:
+    return await conversations.get_conversation(ctx, scope, conversation_id)
+
+
+@router.get("/conversations/{conversation_id}/messages", tags=["messages"])
+async def list_messages(
+    ctx: Ctx,
+    scope: Staff,
+    conversation_id: uuid.UUID,
+    limit: PageSize = 50,
+    cursor: PageCursor = None,
+) -> PageOut[MessageView]:
+    page = await messages.list_messages(ctx, scope, conversation_id, limit=limit, cursor=cursor)
+    return PageOut(items=page.items, next_cursor=page.next_cursor)
+
+
+@router.post("/conversations/{conversation_id}/messages", status_code=201, tags=["messages"])
+async def post_message(
+    ctx: Ctx, scope: Staff, conversation_id: uuid.UUID, new: NewMessage
+) -> PostedMessageView:
+    return await messages.post_staff_message(
+        ctx, scope, conversation_id, body=new.body, send_as_sms=new.send_as_sms
+    )
+
+
+@router.get("/messages/{message_id}", tags=["messages"])
+async def get_message(ctx: Ctx, scope: Staff, message_id: uuid.UUID) -> MessageView:
+    return await messages.get_message(ctx, scope, message_id)

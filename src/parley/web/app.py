@@ -1,0 +1,51 @@
+"""The Parley web application: API, webhooks, reply pages and staff UI in one ASGI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from parley.db.engine import Database
+from parley.services.context import ServiceContext
+from parley.settings import Settings
+from parley.web.api.routes import router as api_router
+from parley.web.errors import install_error_handlers
+
+
+def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None = None) -> FastAPI:
+    # A context handed in belongs to the caller (tests, the demo); one made here is ours.
+    owns_db = ctx is None
+    if ctx is None:
+        settings = settings or Settings()
+        ctx = ServiceContext(settings=settings, db=Database(settings.database_url))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_db:
+            await ctx.db.dispose()
+
+    app = FastAPI(
+        title="Parley",
+        summary="Client messaging for law firms: matter conversations and two-way SMS.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    app.include_router(api_router)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> JSONResponse:
+        try:
+            async with ctx.db.sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as error:  # any database failure means "not healthy"
+            return JSONResponse({"status": "unavailable", "database": str(error)[:200]}, 503)
+        return JSONResponse({"status": "ok"})
+
+    return app
