@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -30,11 +32,56 @@ Port = Annotated[int, typer.Option(help="Port to listen on.")]
 
 
 @app.command()
-def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
-    """Web app, API, webhooks and reply pages."""
+def serve(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    dispatcher: Annotated[
+        bool, typer.Option(help="Run the SMS dispatcher in this process too.")
+    ] = True,
+) -> None:
+    """Web app, API, webhooks and reply pages (and the SMS dispatcher)."""
     from parley.web.app import create_app
 
-    uvicorn.run(create_app(Settings()), host=host, port=port, log_level="info")
+    settings = Settings()
+    app = create_app(
+        settings,
+        with_dispatcher=dispatcher,
+        with_simulator=settings.sms_provider == "simulator",
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker() -> None:
+    """The SMS dispatcher alone, beside one or more `parley serve --no-dispatcher`."""
+    from parley.dispatch.runner import run_dispatcher
+
+    settings = Settings()
+
+    async def run() -> None:
+        ctx = ServiceContext(settings=settings, db=Database(settings.database_url))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await run_dispatcher(ctx, stop)
+        finally:
+            await ctx.db.dispose()
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    asyncio.run(run())
+
+
+@app.command()
+def simulator(
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
+) -> None:
+    """The carrier simulator alone: Twilio's Messages API, for tests and trials."""
+    from parley.simulator.mount import simulator_for
+
+    uvicorn.run(simulator_for(Settings()), host=host, port=port, log_level="info")
 
 
 @db_app.command("upgrade")
@@ -114,7 +161,8 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         )
 
     asyncio.run(seed())
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings, with_dispatcher=True, with_simulator=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -28,22 +27,28 @@ class Settings(BaseSettings):
     provider_answers_keywords: bool = True
 
     sms_reply_window_days: int = Field(default=90, ge=1)
+    # Segments per second per sender number unless the number says otherwise (a US long
+    # code sends about 1/s, toll-free 3/s, a short code 100/s).
     sms_send_rate_per_second: float = Field(default=1.0, gt=0)
-    sms_max_attempts: int = Field(default=8, ge=1)
+    sms_max_attempts: int = Field(default=10, ge=1)
+    sms_retry_base_seconds: float = Field(default=5.0, gt=0)
+    sms_retry_cap_seconds: float = Field(default=900.0, gt=0)
+    dispatch_concurrency: int = Field(default=32, ge=1)
+    dispatch_lease_seconds: float = Field(default=60.0, gt=0)
+    dispatch_poll_seconds: float = Field(default=0.5, gt=0)
+    # Shares per-number sending rates between several workers; in-process without it.
     redis_url: str | None = None
 
     smtp_url: str | None = None
     email_notice_delay_seconds: int = Field(default=900, ge=0)
     reply_link_days: int = Field(default=7, ge=1)
 
-    @cached_property
-    def async_database_url(self) -> str:
-        """The SQLAlchemy URL with the async driver for the configured database."""
-        return to_async_url(self.database_url)
-
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+    def sms_api_url(self) -> str:
+        """Where the Twilio adapter sends: Twilio, or the simulator mounted at /sim."""
+        if self.sms_provider == "simulator" and self.twilio_api_url == DEFAULT_TWILIO_API_URL:
+            return f"{self.public_url.rstrip('/')}/sim"
+        return self.twilio_api_url
 
 
 def to_async_url(url: str) -> str:

@@ -13,9 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
+from parley.services.context import ServiceContext
 from parley.web.app import create_app
 from tests.conftest import StaffLogin
 from tests.support.api import new_contact, new_conversation, post
+from tests.support.twilio_webhooks import text_in
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class FirstFirm:
     matter: dict[str, Any]
     conversation: dict[str, Any]
     message: dict[str, Any]
+    inbox_item: dict[str, Any]
 
 
 Probe = Callable[[httpx.AsyncClient, FirstFirm, dict[str, str]], Awaitable[None]]
@@ -88,6 +91,15 @@ ROUTES: dict[tuple[str, str], Probe] = {
         "POST", "/conversations/{first.conversation[id]}/messages", lambda f: {"body": "Hi"}
     ),
     ("GET", "/api/v1/messages/{message_id}"): expects_404("GET", "/messages/{first.message[id]}"),
+    ("POST", "/api/v1/messages/{message_id}/resend-sms"): expects_404(
+        "POST", "/messages/{first.message[id]}/resend-sms"
+    ),
+    ("GET", "/api/v1/inbox"): lists_nothing_of_the_first_firm("/inbox"),
+    ("POST", "/api/v1/inbox/{item_id}/assign"): expects_404(
+        "POST",
+        "/inbox/{first.inbox_item[id]}/assign",
+        lambda f: {"conversation_id": f.conversation["id"]},
+    ),
 }
 
 
@@ -103,13 +115,15 @@ def test_every_api_route_is_covered() -> None:
 
 
 @pytest.fixture
-async def first_firm(api: httpx.AsyncClient, firm: StaffLogin) -> FirstFirm:
+async def first_firm(api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin) -> FirstFirm:
     contact = await new_contact(api, firm.headers, "Dana", mobile_phone="+12025550142")
     conversation = await new_conversation(api, firm.headers, [contact])
     message = await post(
         api, f"/conversations/{conversation['id']}/messages", firm.headers, body="Private"
     )
-    return FirstFirm(contact, conversation["matter"], conversation, message)
+    await text_in(api, ctx, from_="+12025550999", to=firm.sms_number, body="Held")
+    (held,) = (await api.get("/api/v1/inbox", headers=firm.headers)).json()["items"]
+    return FirstFirm(contact, conversation["matter"], conversation, message, held)
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda r: f"{r[0]} {r[1]}")

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -55,6 +56,8 @@ class FirmSmsNumber(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     firm_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("firms.id"), index=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
+    # Segments per second this number may send (DESIGN §2 rule 7a); None: the default.
+    send_rate_per_second: Mapped[float | None]
 
 
 class StaffUser(Base):
@@ -147,4 +150,139 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(20))
     send_as_sms: Mapped[bool] = mapped_column(Boolean, default=False)
     in_reply_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id"))
+    # Pictures of an MMS reply: [{"url", "content_type"}], kept so nothing is lost.
+    media: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
+
+
+class SmsDelivery(Base):
+    """One text of one message to one recipient, and the queue entry that sends it.
+
+    The dispatcher finds work through `next_attempt_at` (due when set and past) and
+    holds it through `claimed_by`/`claimed_until`, a lease that a crashed worker's
+    successor takes over once it runs out.
+    """
+
+    __tablename__ = "sms_deliveries"
+    __table_args__ = (
+        Index("ix_sms_deliveries_due", "next_attempt_at"),
+        Index("ix_sms_deliveries_message", "message_id"),
+        Index("ix_sms_deliveries_to_texted", "firm_id", "to_number", "created_at"),
+        CheckConstraint("status IN ('sending', 'sent', 'delivered', 'failed')", name="status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("firms.id"))
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id"))
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"))
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"))
+    to_number: Mapped[str] = mapped_column(String(20))
+    from_number: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)  # exactly what is texted, link included
+    segments: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    error_message: Mapped[str | None] = mapped_column(String(300))
+    provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    first_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DeliveryEvent(Base):
+    """Every provider event about a delivery, kept as received, for audit."""
+
+    __tablename__ = "sms_delivery_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sms_deliveries.id"), index=True)
+    provider_status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    params: Mapped[dict[str, str]] = mapped_column(JSON)
+    received_at: Mapped[datetime]
+
+
+class ReplyLink(Base):
+    """A secret link that opens one conversation as one contact; stored only as a hash."""
+
+    __tablename__ = "reply_links"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("firms.id"))
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"))
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"))
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id"))
+    delivery_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sms_deliveries.id"), unique=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    opened_at: Mapped[datetime | None]
+
+
+class SmsOptOut(Base):
+    """A number that texted STOP to a firm: nothing is texted to it until it texts START."""
+
+    __tablename__ = "sms_opt_outs"
+    __table_args__ = (UniqueConstraint("firm_id", "phone_number", name="uq_opt_out"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("firms.id"))
+    phone_number: Mapped[str] = mapped_column(String(20))
+    opted_out_at: Mapped[datetime]
+
+
+class InboundText(Base):
+    """A text received, stored as it arrived before anything else happens to it.
+
+    `outcome` says what became of it: filed into a conversation, held in the firm's
+    inbox (with `hold_reason`), taken as a keyword, or unroutable (no firm has the
+    number it was sent to).
+    """
+
+    __tablename__ = "inbound_texts"
+    __table_args__ = (
+        Index("ix_inbound_texts_inbox", "firm_id", "outcome", "received_at"),
+        Index("ix_inbound_texts_sender", "firm_id", "from_number", "notice_sent_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)
+    firm_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("firms.id"))
+    from_number: Mapped[str] = mapped_column(String(40))
+    to_number: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    media: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    params: Mapped[dict[str, str]] = mapped_column(JSON)
+    received_at: Mapped[datetime]
+    handled_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    hold_reason: Mapped[str | None] = mapped_column(String(40))
+    keyword: Mapped[str | None] = mapped_column(String(10))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contacts.id"))
+    # The reply we answered with (TwiML), so a retried webhook gets the same answer.
+    reply_body: Mapped[str | None] = mapped_column(Text)
+    notice_sent_at: Mapped[datetime | None]
+    message_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id"))
+    filed_by_staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
+    filed_at: Mapped[datetime | None]
+
+
+class ConsentEvent(Base):
+    """The consent ledger: every opt-out and opt-in, with the text that caused it."""
+
+    __tablename__ = "sms_consent_ledger"
+    __table_args__ = (Index("ix_consent_firm_number", "firm_id", "phone_number", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("firms.id"))
+    phone_number: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(10))  # "opt_out" or "opt_in"
+    text: Mapped[str] = mapped_column(Text)
+    inbound_text_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inbound_texts.id"))
+    at: Mapped[datetime]

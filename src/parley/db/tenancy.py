@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.domain.errors import NotFound
 
-
 RowT = TypeVar("RowT")
 
 

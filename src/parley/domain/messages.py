@@ -23,8 +23,7 @@ def clean_body(raw: str) -> str:
         raise InvalidInput("The message is empty; write something to send.", field="body")
     if len(body) > MAX_BODY_CHARACTERS:
         raise InvalidInput(
-            f"The message is {len(body):,} characters long; the limit is "
-            f"{MAX_BODY_CHARACTERS:,}.",
+            f"The message is {len(body):,} characters long; the limit is {MAX_BODY_CHARACTERS:,}.",
             field="body",
         )
     return body

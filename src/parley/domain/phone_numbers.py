@@ -30,9 +30,7 @@ def parse_sender_number(raw: str, default_region: str) -> str:
     return _parse(raw, default_region, field="sms_number", cannot_text=cannot_send)
 
 
-def _parse(
-    raw: str, default_region: str, *, field: str, cannot_text: dict[int, str]
-) -> str:
+def _parse(raw: str, default_region: str, *, field: str, cannot_text: dict[int, str]) -> str:
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from parley.db.models import Contact
+from parley.db.opt_outs import is_opted_out
 from parley.db.tenancy import get_for_firm
 from parley.domain.errors import InvalidInput
 from parley.domain.phone_numbers import parse_mobile_number
@@ -29,6 +30,7 @@ async def create_contact(
         else None
     )
     async with ctx.db.transaction() as session:
+        opted_out = mobile is not None and await is_opted_out(session, scope.firm_id, mobile)
         contact = Contact(
             firm_id=scope.firm_id,
             name=name,
@@ -37,10 +39,12 @@ async def create_contact(
             created_at=ctx.clock(),
         )
         session.add(contact)
-    return ContactView.of(contact, opted_out=False)
+    return ContactView.of(contact, opted_out=opted_out)
 
 
 async def get_contact(ctx: ServiceContext, scope: FirmScope, contact_id: uuid.UUID) -> ContactView:
     async with ctx.db.sessions() as session:
         contact = await get_for_firm(session, Contact, contact_id, scope.firm_id, label="contact")
-    return ContactView.of(contact, opted_out=False)
+        mobile = contact.mobile_phone
+        opted_out = mobile is not None and await is_opted_out(session, scope.firm_id, mobile)
+    return ContactView.of(contact, opted_out=opted_out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ class ServiceContext:
     db: Database
     # Injected so tests can move time instead of sleeping.
     clock: Clock = field(default=utcnow)
+    # Set when texts are queued, so a dispatcher in this process starts at once.
+    dispatch_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,22 @@ import uuid
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley.db.deliveries import deliveries_by_message
 from parley.db.messages import author_names
 from parley.db.models import Conversation, Message
 from parley.db.tenancy import get_for_firm
+from parley.domain.errors import InvalidInput
 from parley.domain.messages import Channel, clean_body
 from parley.services.context import FirmScope, ServiceContext
 from parley.services.pagination import DEFAULT_PAGE_SIZE, Cursor, Page
-from parley.services.views import AuthorView, MessageView, PostedMessageView
+from parley.services.texting import queue_texts
+from parley.services.views import (
+    AuthorView,
+    MediaView,
+    MessageView,
+    PostedMessageView,
+    SmsView,
+)
 
 
 async def post_staff_message(
@@ -48,8 +57,26 @@ async def post_staff_message(
         session.add(message)
         conversation.last_activity_at = now
         await session.flush()
+        not_texted = await queue_texts(session, ctx.settings, message, now) if send_as_sms else []
         (view,) = await message_views(session, [message])
-    return PostedMessageView(**view.model_dump(), not_texted=[])
+    if send_as_sms:
+        ctx.dispatch_wakeup.set()
+    return PostedMessageView(**view.model_dump(), not_texted=not_texted)
+
+
+async def resend_as_sms(
+    ctx: ServiceContext, scope: FirmScope, message_id: uuid.UUID
+) -> PostedMessageView:
+    """Text an existing staff message again: new deliveries and links, old ones untouched."""
+    now = ctx.clock()
+    async with ctx.db.transaction() as session:
+        message = await get_for_firm(session, Message, message_id, scope.firm_id, label="message")
+        if message.author_staff_id is None:
+            raise InvalidInput("Only messages written by staff can be resent as SMS.")
+        not_texted = await queue_texts(session, ctx.settings, message, now)
+        (view,) = await message_views(session, [message])
+    ctx.dispatch_wakeup.set()
+    return PostedMessageView(**view.model_dump(), not_texted=not_texted)
 
 
 async def list_messages(
@@ -87,6 +114,7 @@ async def get_message(ctx: ServiceContext, scope: FirmScope, message_id: uuid.UU
 
 async def message_views(session: AsyncSession, messages: list[Message]) -> list[MessageView]:
     names = await author_names(session, messages)
+    deliveries = await deliveries_by_message(session, [m.id for m in messages])
     return [
         MessageView(
             id=m.id,
@@ -97,7 +125,8 @@ async def message_views(session: AsyncSession, messages: list[Message]) -> list[
             created_at=m.created_at,
             in_reply_to_id=m.in_reply_to_id,
             send_as_sms=m.send_as_sms,
-            sms=[],
+            media=[MediaView(**item) for item in m.media or []],
+            sms=[SmsView.of(d, opened_at) for d, opened_at in deliveries.get(m.id, [])],
         )
         for m in messages
     ]

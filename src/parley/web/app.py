@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,24 +11,41 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from parley.db.engine import Database
+from parley.dispatch.runner import run_dispatcher
 from parley.services.context import ServiceContext
 from parley.settings import Settings
 from parley.web.api.routes import router as api_router
 from parley.web.errors import install_error_handlers
+from parley.web.webhooks.twilio import router as twilio_router
 
 
-def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    ctx: ServiceContext | None = None,
+    with_dispatcher: bool = False,
+    with_simulator: bool = False,
+) -> FastAPI:
+    """The app; optionally with the dispatcher in-process and the simulator at /sim."""
     # A context handed in belongs to the caller (tests, the demo); one made here is ours.
     owns_db = ctx is None
     if ctx is None:
         settings = settings or Settings()
         ctx = ServiceContext(settings=settings, db=Database(settings.database_url))
+    service = ctx
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_db:
-            await ctx.db.dispose()
+        stop = asyncio.Event()
+        dispatcher = asyncio.create_task(run_dispatcher(service, stop)) if with_dispatcher else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if dispatcher is not None:
+                await dispatcher
+            if owns_db:
+                await service.db.dispose()
 
     app = FastAPI(
         title="Parley",
@@ -38,11 +56,16 @@ def create_app(settings: Settings | None = None, *, ctx: ServiceContext | None =
     app.state.ctx = ctx
     install_error_handlers(app)
     app.include_router(api_router)
+    app.include_router(twilio_router)
+    if with_simulator:
+        from parley.simulator.mount import simulator_for
+
+        app.mount("/sim", simulator_for(ctx.settings))
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:
         try:
-            async with ctx.db.sessions() as session:
+            async with service.db.sessions() as session:
                 await session.execute(text("SELECT 1"))
         except Exception as error:  # any database failure means "not healthy"
             return JSONResponse({"status": "unavailable", "database": str(error)[:200]}, 503)

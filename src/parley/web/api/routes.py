@@ -7,16 +7,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from parley.services import contacts, conversations, matters, messages
+from parley.services import contacts, conversations, inbox, matters, messages
 from parley.services.pagination import MAX_PAGE_SIZE
 from parley.services.views import (
     ContactView,
     ConversationView,
+    InboxItemView,
     MatterView,
     MessageView,
     PostedMessageView,
 )
-from parley.web.api.schemas import NewContact, NewConversation, NewMatter, NewMessage, PageOut
+from parley.web.api.schemas import (
+    FileFromInbox,
+    NewContact,
+    NewConversation,
+    NewMatter,
+    NewMessage,
+    PageOut,
+)
 from parley.web.deps import Ctx, Staff
 
 router = APIRouter(prefix="/api/v1")
@@ -95,3 +103,25 @@ async def post_message(
 @router.get("/messages/{message_id}", tags=["messages"])
 async def get_message(ctx: Ctx, scope: Staff, message_id: uuid.UUID) -> MessageView:
     return await messages.get_message(ctx, scope, message_id)
+
+
+@router.post("/messages/{message_id}/resend-sms", status_code=201, tags=["messages"])
+async def resend_sms(ctx: Ctx, scope: Staff, message_id: uuid.UUID) -> PostedMessageView:
+    return await messages.resend_as_sms(ctx, scope, message_id)
+
+
+@router.get("/inbox", tags=["inbox"])
+async def list_inbox(
+    ctx: Ctx, scope: Staff, limit: PageSize = 50, cursor: PageCursor = None
+) -> PageOut[InboxItemView]:
+    page = await inbox.list_inbox(ctx, scope, limit=limit, cursor=cursor)
+    return PageOut(items=page.items, next_cursor=page.next_cursor)
+
+
+@router.post("/inbox/{item_id}/assign", status_code=201, tags=["inbox"])
+async def file_from_inbox(
+    ctx: Ctx, scope: Staff, item_id: uuid.UUID, target: FileFromInbox
+) -> MessageView:
+    return await inbox.file_from_inbox(
+        ctx, scope, item_id, conversation_id=target.conversation_id, contact_id=target.contact_id
+    )

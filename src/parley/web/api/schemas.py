@@ -40,3 +40,9 @@ class NewMessage(Strict):
 class PageOut(BaseModel, Generic[ItemT]):
     items: list[ItemT]
     next_cursor: str | None
+
+
+class FileFromInbox(Strict):
+    conversation_id: uuid.UUID
+    # Needed only when the sender is not a known contact of the firm.
+    contact_id: uuid.UUID | None = None

@@ -1,0 +1,27 @@
+"""Queries about opted-out numbers."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.db.models import SmsOptOut
+
+
+async def opted_out_numbers(
+    session: AsyncSession, firm_id: uuid.UUID, numbers: list[str]
+) -> set[str]:
+    if not numbers:
+        return set()
+    rows = await session.scalars(
+        select(SmsOptOut.phone_number).where(
+            SmsOptOut.firm_id == firm_id, SmsOptOut.phone_number.in_(numbers)
+        )
+    )
+    return set(rows)
+
+
+async def is_opted_out(session: AsyncSession, firm_id: uuid.UUID, number: str) -> bool:
+    return bool(await opted_out_numbers(session, firm_id, [number]))

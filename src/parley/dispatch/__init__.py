@@ -1,0 +1,1 @@
+"""The dispatcher: claims due texts from the database and hands them to the provider."""

@@ -1,0 +1,221 @@
+"""Sending queued texts: claim, check, wait for the number's rate, send, record.
+
+Exactly-once, as far as a recipient can tell: a claim is a lease that a live worker
+keeps renewing, so only a worker that died loses it. Its successor cannot know whether
+the provider accepted the text before the crash, so before any retry it asks the
+provider (`find_sent`): every text carries its recipient's unique reply link, so an
+exact body match is this very text, and its id is adopted instead of sending again.
+A status callback that names the delivery (the `d` query parameter of StatusCallback)
+also records the provider id and takes the text out of the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from parley.db.deliveries import claim_due, extend_claims
+from parley.db.models import FirmSmsNumber, ReplyLink, SmsDelivery
+from parley.db.opt_outs import is_opted_out
+from parley.dispatch.rate_limit import RateLimiter, wait_for_slot
+from parley.dispatch.wakeup import listen_for_queued_texts
+from parley.domain.delivery_status import DeliveryStatus
+from parley.domain.retry import RetryPolicy, retry_delay, should_give_up
+from parley.domain.sms_text import full_text
+from parley.providers.sms import OutboundText, SendFailed, SmsProvider
+from parley.services.context import ServiceContext
+from parley.services.delivery_updates import apply_status
+from parley.services.reply_links import reply_link_url
+from parley.services.texting import OPTED_OUT
+
+log = logging.getLogger(__name__)
+
+STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    worker_id: str = field(default_factory=lambda: f"worker-{uuid.uuid4().hex[:8]}")
+    concurrency: int = 32
+    lease: timedelta = timedelta(seconds=60)
+    poll_interval: float = 0.5
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    default_rate_per_second: float = 1.0
+    rates_refresh_seconds: float = 30.0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        provider: SmsProvider,
+        limiter: RateLimiter,
+        config: DispatchConfig,
+    ) -> None:
+        self.ctx = ctx
+        self.provider = provider
+        self.limiter = limiter
+        self.config = config
+        self._inflight: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._rates: dict[str, float | None] = {}
+        self._rates_loaded_at = float("-inf")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        wakeup = self.ctx.dispatch_wakeup
+        async with listen_for_queued_texts(self.ctx.settings.database_url, wakeup):
+            heartbeat = asyncio.create_task(self._keep_claims(stop))
+            try:
+                while not stop.is_set():
+                    free = self.config.concurrency - len(self._inflight)
+                    claimed = await self._claim(free) if free > 0 else []
+                    for delivery in claimed:
+                        task = asyncio.create_task(self._deliver(delivery))
+                        self._inflight[delivery.id] = task
+                    if len(claimed) < free or free == 0:
+                        await self._wait_for_work(stop)
+            finally:
+                heartbeat.cancel()
+                if self._inflight:
+                    await asyncio.wait(list(self._inflight.values()), timeout=30)
+
+    async def _wait_for_work(self, stop: asyncio.Event) -> None:
+        """Until texts are queued, a send finishes (freeing a slot), or the poll comes round."""
+        wakeup = self.ctx.dispatch_wakeup
+        signals = [asyncio.create_task(wakeup.wait()), asyncio.create_task(stop.wait())]
+        await asyncio.wait(
+            [*signals, *self._inflight.values()],
+            timeout=self.config.poll_interval,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        for signal in signals:
+            signal.cancel()
+        wakeup.clear()
+
+    async def _claim(self, limit: int) -> list[SmsDelivery]:
+        now = self.ctx.clock()
+        async with self.ctx.db.transaction() as session:
+            return await claim_due(
+                session,
+                worker=self.config.worker_id,
+                now=now,
+                lease_until=now + self.config.lease,
+                limit=limit,
+            )
+
+    async def _keep_claims(self, stop: asyncio.Event) -> None:
+        interval = self.config.lease.total_seconds() / 3
+        while not stop.is_set():
+            await asyncio.sleep(interval)
+            if self._inflight:
+                async with self.ctx.db.transaction() as session:
+                    await extend_claims(
+                        session,
+                        worker=self.config.worker_id,
+                        ids=list(self._inflight),
+                        lease_until=self.ctx.clock() + self.config.lease,
+                    )
+
+    async def _deliver(self, delivery: SmsDelivery) -> None:
+        try:
+            await self._send(delivery)
+        except Exception:
+            log.exception("sending delivery %s failed unexpectedly", delivery.id)
+            await self._record_failure(
+                delivery, SendFailed("Unexpected error while sending", permanent=False)
+            )
+        finally:
+            self._inflight.pop(delivery.id, None)
+
+    async def _send(self, delivery: SmsDelivery) -> None:
+        async with self.ctx.db.sessions() as session:
+            opted_out = await is_opted_out(session, delivery.firm_id, delivery.to_number)
+            link_id = await session.scalar(
+                select(ReplyLink.id).where(ReplyLink.delivery_id == delivery.id)
+            )
+        if opted_out:
+            await self._record_failure(
+                delivery, SendFailed(OPTED_OUT, permanent=True, code="opted_out")
+            )
+            return
+        assert link_id is not None, "every delivery is minted with its reply link"
+        text = OutboundText(
+            to=delivery.to_number,
+            sender=delivery.from_number,
+            body=full_text(delivery.body, reply_link_url(self.ctx.settings, link_id)),
+            status_callback_url=self._callback_url(delivery.id),
+        )
+        try:
+            if delivery.attempts > 1 and delivery.first_attempt_at is not None:
+                earlier = await self.provider.find_sent(
+                    text, since=delivery.first_attempt_at - timedelta(minutes=1)
+                )
+                if earlier is not None:
+                    await self._record_accepted(delivery, earlier.provider_id)
+                    return
+            await wait_for_slot(
+                self.limiter,
+                delivery.from_number,
+                delivery.segments,
+                await self._rate_of(delivery.from_number),
+            )
+            accepted = await self.provider.send(text)
+        except SendFailed as failure:
+            await self._record_failure(delivery, failure)
+            return
+        await self._record_accepted(delivery, accepted.provider_id)
+
+    def _callback_url(self, delivery_id: uuid.UUID) -> str:
+        base = self.ctx.settings.public_url.rstrip("/")
+        return f"{base}{STATUS_CALLBACK_PATH}?d={delivery_id}"
+
+    async def _record_accepted(self, delivery: SmsDelivery, provider_id: str) -> None:
+        async with self.ctx.db.transaction() as session:
+            row = await session.get_one(SmsDelivery, delivery.id, with_for_update=True)
+            if row.provider_id is None:
+                row.provider_id = provider_id
+            row.next_attempt_at = None
+            row.claimed_by = None
+            row.claimed_until = None
+
+    async def _record_failure(self, delivery: SmsDelivery, failure: SendFailed) -> None:
+        now = self.ctx.clock()
+        policy = self.config.retry
+        async with self.ctx.db.transaction() as session:
+            row = await session.get_one(SmsDelivery, delivery.id, with_for_update=True)
+            if row.provider_id is not None:
+                return  # a callback proved the text went out after all
+            row.claimed_by = None
+            row.claimed_until = None
+            if failure.permanent or should_give_up(policy, row.attempts):
+                reason = failure.reason
+                if not failure.permanent:
+                    reason = f"Not sent after {row.attempts} attempts: {failure.reason}"
+                row.next_attempt_at = None
+                apply_status(row, DeliveryStatus.FAILED, failure.code, reason, now)
+            else:
+                delay = retry_delay(policy, row.attempts, random.random(), failure.retry_after)
+                row.next_attempt_at = now + timedelta(seconds=delay)
+                log.info(
+                    "delivery %s: attempt %d failed (%s); retrying in %.1fs",
+                    row.id,
+                    row.attempts,
+                    failure.reason,
+                    delay,
+                )
+
+    async def _rate_of(self, number: str) -> float:
+        if time.monotonic() - self._rates_loaded_at > self.config.rates_refresh_seconds:
+            async with self.ctx.db.sessions() as session:
+                rows = await session.execute(
+                    select(FirmSmsNumber.number, FirmSmsNumber.send_rate_per_second)
+                )
+                self._rates = {n: r for n, r in rows}
+            self._rates_loaded_at = time.monotonic()
+        return self._rates.get(number) or self.config.default_rate_per_second

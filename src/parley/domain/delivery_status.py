@@ -1,0 +1,31 @@
+"""The status of a text as staff see it, and the one rule for changing it (§2 rules 4–5)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DeliveryStatus(StrEnum):
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+_RANK = {
+    DeliveryStatus.SENDING: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.FAILED: 2,
+}
+
+
+def is_final(status: DeliveryStatus) -> bool:
+    return status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
+
+
+def next_status(current: DeliveryStatus, reported: DeliveryStatus) -> DeliveryStatus:
+    """Status never moves backward, and the first final state reported wins."""
+    if is_final(current):
+        return current
+    return reported if _RANK[reported] > _RANK[current] else current

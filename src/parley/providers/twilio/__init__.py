@@ -1,0 +1,1 @@
+"""Twilio: the Messages API adapter, its error codes and statuses, webhook signatures."""

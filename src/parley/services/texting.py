@@ -1,0 +1,86 @@
+"""Send as SMS and Resend as SMS: one queued delivery per participant with a mobile.
+
+The deliveries are written in the caller's transaction, beside the message, so a
+message is never saved without its texts or the other way round (DESIGN §4: the
+database is the queue).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.db.conversations import current_participants
+from parley.db.deliveries import sender_number, wake_dispatchers
+from parley.db.models import Firm, Message, SmsDelivery
+from parley.db.opt_outs import opted_out_numbers
+from parley.domain.delivery_status import DeliveryStatus
+from parley.domain.sms_text import compose_intro, segments_of
+from parley.services.reply_links import mint_reply_link
+from parley.services.views import NotTextedView
+from parley.settings import Settings
+
+NO_MOBILE = "No mobile number"
+OPTED_OUT = "Opted out: the recipient texted STOP to the firm"
+
+
+async def queue_texts(
+    session: AsyncSession, settings: Settings, message: Message, now: datetime
+) -> list[NotTextedView]:
+    """Queue a text of `message` to every participant; returns those who are not texted."""
+    firm = await session.get_one(Firm, message.firm_id)
+    sender = await sender_number(session, firm.id)
+    participants = (await current_participants(session, [message.conversation_id])).get(
+        message.conversation_id, []
+    )
+    opted_out = await opted_out_numbers(
+        session, firm.id, [c.mobile_phone for c in participants if c.mobile_phone]
+    )
+    not_texted: list[NotTextedView] = []
+    queued = False
+    for contact in participants:
+        if not contact.mobile_phone:
+            not_texted.append(
+                NotTextedView(contact_id=contact.id, name=contact.name, reason=NO_MOBILE)
+            )
+            continue
+        delivery = SmsDelivery(
+            firm_id=firm.id,
+            message_id=message.id,
+            conversation_id=message.conversation_id,
+            contact_id=contact.id,
+            to_number=contact.mobile_phone,
+            from_number=sender.number,
+            body="",
+            segments=0,
+            status=DeliveryStatus.SENDING,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(delivery)
+        await session.flush()
+        _, link = mint_reply_link(
+            session,
+            settings,
+            firm_id=firm.id,
+            conversation_id=message.conversation_id,
+            contact_id=contact.id,
+            message_id=message.id,
+            delivery_id=delivery.id,
+            now=now,
+        )
+        delivery.body = compose_intro(firm.name, message.body, link, firm.sms_segment_limit)
+        delivery.segments = segments_of(delivery.body, link)
+        if contact.mobile_phone in opted_out:
+            # Rule 7: fails at once; the provider is never called.
+            delivery.status = DeliveryStatus.FAILED
+            delivery.error_code = "opted_out"
+            delivery.error_message = OPTED_OUT
+        else:
+            delivery.next_attempt_at = now
+            queued = True
+    if queued:
+        await wake_dispatchers(session)
+    return not_texted

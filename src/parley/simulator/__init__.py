@@ -1,0 +1,1 @@
+"""A carrier that speaks Twilio's Messages API, for the demo and the tests."""

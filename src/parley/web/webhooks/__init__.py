@@ -1,0 +1,1 @@
+"""Provider webhooks: signed requests from Twilio (or the simulator, which signs alike)."""
