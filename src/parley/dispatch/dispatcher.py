@@ -66,6 +66,7 @@ class Dispatcher:
         self._inflight: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._rates: dict[str, float | None] = {}
         self._rates_loaded_at = float("-inf")
+        self.handed_over = 0  # texts this dispatcher saw the provider accept
 
     async def run(self, stop: asyncio.Event) -> None:
         wakeup = self.ctx.dispatch_wakeup
@@ -183,6 +184,7 @@ class Dispatcher:
             row.next_attempt_at = None
             row.claimed_by = None
             row.claimed_until = None
+        self.handed_over += 1
 
     async def _record_failure(self, delivery: SmsDelivery, failure: SendFailed) -> None:
         now = self.ctx.clock()

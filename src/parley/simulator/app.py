@@ -136,10 +136,11 @@ class Simulator:
         to, sender, body = (str(form.get(k, "")) for k in ("To", "From", "Body"))
         response = self.refusal(request) or self.invalid(to, sender, body)
         if response is None:
-            if self.state.response_delay:
-                await asyncio.sleep(self.state.response_delay)
             message = self.accept(to, sender, body, form.get("StatusCallback"))
             response = JSONResponse(resource(message), status_code=201)
+            if self.state.response_delay:
+                # Accepted, but the answer is late: the sender may die before hearing it.
+                await asyncio.sleep(self.state.response_delay)
         self.state.create_requests.append(
             CreateRequest(monotonic(), to, sender, response.status_code)
         )

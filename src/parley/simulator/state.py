@@ -76,7 +76,7 @@ class SimulatorState:
     phones: dict[str, list[PhoneText]] = field(default_factory=dict)
     # "up", or "unavailable" to answer every API call with 503 as during an outage.
     mode: Literal["up", "unavailable"] = "up"
-    # Seconds the API waits before answering a create, as a slow provider would.
+    # Seconds the API waits before answering an accepted create, as a slow provider would.
     response_delay: float = 0.0
 
     def outcome_for(self, number: str) -> Outcome:
