@@ -140,6 +140,7 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PARLEY_DATABASE_URL", f"sqlite:///{home / 'parley.db'}")
     os.environ.setdefault("PARLEY_PUBLIC_URL", f"http://{host}:{port}")
+    os.environ.setdefault("PARLEY_SMS_PROVIDER", "simulator")
     settings = Settings()
     migrate.upgrade(settings.database_url)
 

@@ -54,6 +54,8 @@ class TwilioProvider:
     async def find_sent(self, text: OutboundText, since: datetime) -> ProviderMessage | None:
         # Newest first; stop at the first message older than the earliest attempt.
         # DateSent is not used as a filter: a text still queued has no date_sent yet.
+        # Twilio's dates have whole seconds, so the bound is rounded down to match.
+        since = since.replace(microsecond=0)
         page: dict[str, Any] | None = await self._call(
             "GET",
             f"{self._messages}.json",
