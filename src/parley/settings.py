@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     # Shares per-number sending rates between several workers; in-process without it.
     redis_url: str | None = None
 
+    # Native apps that open reply links themselves (DESIGN §2 rule 8).
+    ios_app_ids: list[str] = Field(default_factory=list)  # "TEAMID.bundle.id"
+    android_package: str | None = None
+    android_cert_fingerprints: list[str] = Field(default_factory=list)
+
     smtp_url: str | None = None
     email_notice_delay_seconds: int = Field(default=900, ge=0)
     reply_link_days: int = Field(default=7, ge=1)

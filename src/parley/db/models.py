@@ -152,6 +152,8 @@ class Message(Base):
     in_reply_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id"))
     # Pictures of an MMS reply: [{"url", "content_type"}], kept so nothing is lost.
     media: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    # Set by the reply page's form, so a double submit posts once.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
 
 
@@ -286,3 +288,35 @@ class ConsentEvent(Base):
     text: Mapped[str] = mapped_column(Text)
     inbound_text_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inbound_texts.id"))
     at: Mapped[datetime]
+
+
+class EmailNotice(Base):
+    """A pending or sent email telling a contact of new messages in a conversation.
+
+    One notice gathers every staff message of its conversation written while it waits
+    (`message_ids`); the outbox is worked like the SMS queue, by lease.
+    """
+
+    __tablename__ = "email_notices"
+    __table_args__ = (
+        Index("ix_email_notices_due", "next_attempt_at"),
+        Index("ix_email_notices_waiting", "conversation_id", "contact_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("firms.id"))
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"))
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"))
+    reply_link_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reply_links.id"))
+    to_email: Mapped[str] = mapped_column(String(320))
+    message_ids: Mapped[list[str]] = mapped_column(JSON)
+    # waiting -> sent | captured (no SMTP configured) | skipped (already read) | failed
+    status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    subject: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

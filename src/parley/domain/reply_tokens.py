@@ -23,3 +23,13 @@ def derive_token(secret_key: str, link_id: uuid.UUID) -> str:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def form_token(secret_key: str, link_id: uuid.UUID) -> str:
+    """The anti-forgery token of a link's reply form: only our page can know it."""
+    digest = hmac.new(secret_key.encode(), b"reply-form:" + link_id.bytes, hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()[:24]).decode()
+
+
+def same_token(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from parley.db.engine import Database
@@ -16,7 +18,13 @@ from parley.services.context import ServiceContext
 from parley.settings import Settings
 from parley.web.api.routes import router as api_router
 from parley.web.errors import install_error_handlers
+from parley.web.pages.app_links import router as app_links_router
+from parley.web.pages.reply import ReplyLimits
+from parley.web.pages.reply import router as reply_router
+from parley.web.security import PageSecurityHeaders, redact_tokens_in_logs
 from parley.web.webhooks.twilio import router as twilio_router
+
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(
@@ -54,9 +62,15 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.reply_limits = ReplyLimits()
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(twilio_router)
+    app.include_router(reply_router)
+    app.include_router(app_links_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(PageSecurityHeaders, prefixes=("/r/",))
+    redact_tokens_in_logs()
     if with_simulator:
         from parley.simulator.mount import simulator_for
 
