@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from parley.db.models import SmsDelivery
 from tests.conftest import StaffLogin, make_firm
 from tests.support.api import new_contact, new_conversation, post
+from tests.support.databases import empty_postgres
 from tests.support.live import LiveSystem, eventually, live_system
 
 FIRM_NUMBER = "+12025550100"
@@ -105,10 +106,10 @@ async def test_texts_wait_out_a_provider_outage_then_all_go_once(database_url: s
 
 
 @pytest.fixture
-def postgres_url(database_url: str) -> str:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("rival workers share work through PostgreSQL's SKIP LOCKED")
-    return database_url
+async def postgres_url(_postgres_url: str) -> str:
+    """Rival workers share work through PostgreSQL's SKIP LOCKED: PostgreSQL only."""
+    await empty_postgres(_postgres_url)
+    return _postgres_url
 
 
 async def test_two_workers_on_postgresql_never_send_the_same_text_twice(

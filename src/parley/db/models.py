@@ -317,6 +317,9 @@ class EmailNotice(Base):
     next_attempt_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None]
+    # Set just before the SMTP conversation starts and cleared once its outcome is
+    # recorded: a notice found with it set was in flight when its worker died.
+    sending_started_at: Mapped[datetime | None]
     subject: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]

@@ -14,9 +14,11 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
-# Sends are spaced a little wider than the rate allows: network jitter between us and
-# the carrier must not push two sends closer together than the carrier counts them.
-SPACING_MARGIN = 1.02
+# Sends are spaced 5% wider than the rate allows: a send that wakes or travels a few tens
+# of milliseconds late (a busy event loop, the network) must not bring it and a later
+# one closer together than the carrier counts them. Measured: at 2% a loaded 2-core
+# machine let 11 of a 10/s number's texts arrive within one second.
+SPACING_MARGIN = 1.05
 
 
 class RateLimiter(Protocol):

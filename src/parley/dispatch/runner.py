@@ -6,8 +6,10 @@ import asyncio
 from datetime import timedelta
 
 from parley.dispatch.dispatcher import DispatchConfig, Dispatcher
+from parley.dispatch.email_outbox import EmailOutbox
 from parley.dispatch.rate_limit import build_rate_limiter
 from parley.domain.retry import RetryPolicy
+from parley.providers.email import SmtpSender
 from parley.providers.factory import build_sms_provider
 from parley.services.context import ServiceContext
 
@@ -28,10 +30,16 @@ def dispatch_config(ctx: ServiceContext) -> DispatchConfig:
 
 
 async def run_dispatcher(ctx: ServiceContext, stop: asyncio.Event) -> None:
+    """Texts and email notices, side by side, until `stop` is set."""
     provider = build_sms_provider(ctx.settings)
     limiter = build_rate_limiter(ctx.settings.redis_url)
+    sender = SmtpSender(ctx.settings.smtp_url) if ctx.settings.smtp_url else None
+    outbox = EmailOutbox(ctx, sender, poll_interval=ctx.settings.dispatch_poll_seconds * 2)
     try:
-        await Dispatcher(ctx, provider, limiter, dispatch_config(ctx)).run(stop)
+        await asyncio.gather(
+            Dispatcher(ctx, provider, limiter, dispatch_config(ctx)).run(stop),
+            outbox.run(stop),
+        )
     finally:
         await provider.aclose()
         await limiter.aclose()

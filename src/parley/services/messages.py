@@ -14,6 +14,7 @@ from parley.db.tenancy import get_for_firm
 from parley.domain.errors import InvalidInput
 from parley.domain.messages import Channel, clean_body
 from parley.services.context import FirmScope, ServiceContext
+from parley.services.email_notices import schedule_notices
 from parley.services.pagination import DEFAULT_PAGE_SIZE, Cursor, Page
 from parley.services.texting import queue_texts
 from parley.services.views import (
@@ -58,6 +59,7 @@ async def post_staff_message(
         conversation.last_activity_at = now
         await session.flush()
         not_texted = await queue_texts(session, ctx.settings, message, now) if send_as_sms else []
+        await schedule_notices(session, ctx.settings, message, now)
         (view,) = await message_views(session, [message])
     if send_as_sms:
         ctx.dispatch_wakeup.set()

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-25 02:51:37.962708
+Create Date: 2026-11-25 02:55:06.952784
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", parley.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("claimed_by", sa.String(length=64), nullable=True),
         sa.Column("claimed_until", parley.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sending_started_at", parley.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("subject", sa.String(length=300), nullable=True),
         sa.Column("created_at", parley.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", parley.db.types.UTCDateTime(timezone=True), nullable=True),
