@@ -15,6 +15,7 @@ from parley.services.context import FirmScope, ServiceContext
 from parley.services.firms import create_firm
 from parley.settings import Settings
 from parley.web.app import create_app
+from tests.support.browser import SCREENSHOTS
 from tests.support.clock import TestClock
 from tests.support.databases import (
     empty_postgres,
@@ -97,3 +98,8 @@ async def firm(ctx: ServiceContext) -> StaffLogin:
 @pytest.fixture
 async def other_firm(ctx: ServiceContext) -> StaffLogin:
     return await make_firm(ctx, "Other & Co", "+12025550200", "sam@other.example")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SCREENSHOTS.exists() and any(SCREENSHOTS.iterdir()):
+        terminalreporter.write_line(f"Screenshots of the pages under test: {SCREENSHOTS}")
