@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -98,9 +99,14 @@ def firm_create(
     sms_number: Annotated[list[str], typer.Option(help="A sender number (E.164); repeatable.")],
     staff_email: Annotated[str, typer.Option(help="Email of the first staff member.")],
     staff_name: Annotated[str | None, typer.Option(help="Name of the first staff member.")] = None,
+    staff_password: Annotated[
+        str | None,
+        typer.Option(help="Web sign-in password (10+ characters); one is made up if left out."),
+    ] = None,
 ) -> None:
-    """Create a firm and its first staff member; prints their ids and API token as JSON."""
+    """Create a firm and its first staff member; prints their ids, API token and password."""
     settings = Settings()
+    password = staff_password or secrets.token_urlsafe(12)
 
     async def run() -> None:
         ctx = ServiceContext(settings=settings, db=Database(settings.database_url))
@@ -111,6 +117,7 @@ def firm_create(
                 sms_numbers=sms_number,
                 staff_email=staff_email,
                 staff_name=staff_name,
+                staff_password=password,
             )
         finally:
             await ctx.db.dispose()
@@ -120,6 +127,7 @@ def firm_create(
                     "firm_id": str(created.firm_id),
                     "staff_id": str(created.staff_id),
                     "api_token": created.api_token,
+                    **({} if staff_password else {"staff_password": password}),
                 }
             )
         )
@@ -141,6 +149,8 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     os.environ.setdefault("PARLEY_DATABASE_URL", f"sqlite:///{home / 'parley.db'}")
     os.environ.setdefault("PARLEY_PUBLIC_URL", f"http://{host}:{port}")
     os.environ.setdefault("PARLEY_SMS_PROVIDER", "simulator")
+    # Short enough that a visitor sees a notice arrive in the demo mailbox.
+    os.environ.setdefault("PARLEY_EMAIL_NOTICE_DELAY_SECONDS", "60")
     settings = Settings()
     migrate.upgrade(settings.database_url)
 
@@ -153,12 +163,12 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         base = settings.public_url
         typer.echo(
             f"\nParley demo for {login.firm_name}\n"
-            f"  API docs     {base}/docs\n"
-            f"  Health       {base}/healthz\n"
-            f"  Staff login  {login.staff_email}\n"
-            f"  API token    {login.api_token}\n"
-            f"  Try  curl -H 'Authorization: Bearer {login.api_token}' \\\n"
-            f"            {base}/api/v1/conversations\n"
+            f"  Staff app       {base}/app\n"
+            f"  Sign in as      {login.staff_email} / {login.staff_password}\n"
+            f"  Phones          {base}/sim/phones\n"
+            f"  Mailbox         {base}/dev/mailbox\n"
+            f"  API docs        {base}/docs   (token {login.api_token})\n"
+            f"  Health          {base}/healthz\n"
         )
 
     asyncio.run(seed())

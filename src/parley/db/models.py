@@ -68,7 +68,32 @@ class StaffUser(Base):
     firm_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("firms.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2
     created_at: Mapped[datetime]
+
+
+class StaffSession(Base):
+    """A signed-in browser: the cookie holds a random token, this table its hash."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class ConversationRead(Base):
+    """When a staff member last looked at a conversation (for the unread marker)."""
+
+    __tablename__ = "conversation_reads"
+    __table_args__ = (UniqueConstraint("staff_id", "conversation_id", name="uq_read"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"))
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"))
+    read_at: Mapped[datetime]
 
 
 class ApiToken(Base):

@@ -1,4 +1,4 @@
-"""The demo firm: a matter, clients and a conversation to click through."""
+"""The demo firm: matters, clients (one in two conversations) and a little history."""
 
 from __future__ import annotations
 
@@ -14,17 +14,19 @@ from parley.services.firms import create_firm, issue_api_token
 DEMO_FIRM = "Hale & Marsh LLP"
 DEMO_SMS_NUMBER = "+12025550100"
 DEMO_STAFF_EMAIL = "avery@halemarsh.example"
+DEMO_STAFF_PASSWORD = "parley-demo-2026"
 
 
 @dataclass(frozen=True)
 class DemoLogin:
     firm_name: str
     staff_email: str
+    staff_password: str
     api_token: str
 
 
 async def seed_demo(ctx: ServiceContext) -> DemoLogin:
-    """Create the demo firm once; on later runs hand out a fresh token for it."""
+    """Create the demo firm once; on later runs hand out a fresh API token for it."""
     async with ctx.db.transaction() as session:
         staff = await session.scalar(
             select(StaffUser)
@@ -33,13 +35,14 @@ async def seed_demo(ctx: ServiceContext) -> DemoLogin:
         )
         if staff is not None:
             token = await issue_api_token(session, FirmScope(staff.firm_id, staff.id), ctx)
-            return DemoLogin(DEMO_FIRM, DEMO_STAFF_EMAIL, token)
+            return DemoLogin(DEMO_FIRM, DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD, token)
     created = await create_firm(
         ctx,
         name=DEMO_FIRM,
         sms_numbers=[DEMO_SMS_NUMBER],
         staff_email=DEMO_STAFF_EMAIL,
         staff_name="Avery Hale",
+        staff_password=DEMO_STAFF_PASSWORD,
         email_from="messages@halemarsh.example",
     )
     scope = FirmScope(created.firm_id, created.staff_id)
@@ -49,10 +52,44 @@ async def seed_demo(ctx: ServiceContext) -> DemoLogin:
     lee = await contacts.create_contact(
         ctx, scope, name="Lee Whitfield", email="lee@example.com", mobile_phone="+12025550143"
     )
+    sam = await contacts.create_contact(ctx, scope, name="Sam Ortiz", mobile_phone="+12025550144")
+    pat = await contacts.create_contact(ctx, scope, name="Pat Ortiz", email="pat@example.com")
     estate = await matters.create_matter(
         ctx, scope, title="Whitfield estate", reference="HM-2026-014"
     )
-    talk = await conversations.start_conversation(
+    house = await matters.create_matter(
+        ctx, scope, title="Whitfield house sale", reference="HM-2026-021"
+    )
+    lawsuit = await matters.create_matter(
+        ctx, scope, title="Ortiz v. Landmark Realty", reference="HM-2025-188"
+    )
+    sale = await conversations.start_conversation(
+        ctx, scope, matter_id=house.id, subject="Sale of 14 Elm Street", participant_ids=[dana.id]
+    )
+    await messages.post_staff_message(
+        ctx,
+        scope,
+        sale.id,
+        body="Dana, the buyer's survey is booked for Thursday at 10am. Could you leave a key "
+        "with the agent?",
+        send_as_sms=True,
+    )
+    deposition = await conversations.start_conversation(
+        ctx,
+        scope,
+        matter_id=lawsuit.id,
+        subject="Deposition preparation",
+        participant_ids=[sam.id, pat.id],
+    )
+    await messages.post_staff_message(
+        ctx,
+        scope,
+        deposition.id,
+        body="Sam and Pat, we have blocked two hours next Monday to prepare for the "
+        "deposition. Please bring the lease and any emails with the landlord.",
+        send_as_sms=False,
+    )
+    probate = await conversations.start_conversation(
         ctx,
         scope,
         matter_id=estate.id,
@@ -62,8 +99,9 @@ async def seed_demo(ctx: ServiceContext) -> DemoLogin:
     await messages.post_staff_message(
         ctx,
         scope,
-        talk.id,
-        body="Welcome, Dana and Lee. We will keep you posted here on the probate filing.",
+        probate.id,
+        body="Welcome, Dana and Lee. We will keep you posted here on the probate filing. "
+        "You can reply from the link in our texts and emails.",
         send_as_sms=False,
     )
-    return DemoLogin(DEMO_FIRM, DEMO_STAFF_EMAIL, created.api_token)
+    return DemoLogin(DEMO_FIRM, DEMO_STAFF_EMAIL, DEMO_STAFF_PASSWORD, created.api_token)

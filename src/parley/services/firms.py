@@ -14,6 +14,7 @@ from parley.db.models import ApiToken, Firm, FirmSmsNumber, StaffUser
 from parley.domain.errors import Conflict, InvalidInput
 from parley.domain.phone_numbers import parse_sender_number
 from parley.services.context import FirmScope, ServiceContext
+from parley.services.staff_sessions import hash_password
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ async def create_firm(
     sms_numbers: list[str],
     staff_email: str,
     staff_name: str | None = None,
+    staff_password: str | None = None,
     email_from: str | None = None,
 ) -> CreatedFirm:
     name = name.strip()
@@ -55,7 +57,11 @@ async def create_firm(
         await session.flush()
         session.add_all(FirmSmsNumber(firm_id=firm.id, number=number) for number in numbers)
         staff = StaffUser(
-            firm_id=firm.id, name=staff_name or email.split("@")[0], email=email, created_at=now
+            firm_id=firm.id,
+            name=staff_name or email.split("@")[0],
+            email=email,
+            password_hash=hash_password(staff_password) if staff_password else None,
+            created_at=now,
         )
         session.add(staff)
         await session.flush()

@@ -12,7 +12,9 @@ import base64
 import binascii
 import email.utils
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree
@@ -27,6 +29,7 @@ from starlette.routing import Route
 from parley.domain.segments import count_segments
 from parley.providers.twilio.signature import sign
 from parley.simulator.carrier import Carrier
+from parley.simulator.phones import PhonesPage
 from parley.simulator.state import (
     CreateRequest,
     Outcome,
@@ -307,10 +310,26 @@ def _twiml_messages(twiml: str) -> list[str]:
     return [(element.text or "").strip() for element in root.iter("Message")]
 
 
+def _file(path: Path, media_type: str) -> Callable[[Request], Awaitable[Response]]:
+    content = path.read_bytes()
+
+    async def serve(_: Request) -> Response:
+        return Response(content, media_type=media_type)
+
+    return serve
+
+
 def create_simulator_app(config: SimulatorConfig, state: SimulatorState | None = None) -> Starlette:
     simulator = Simulator(config, state or SimulatorState())
+    phones = PhonesPage(simulator)
+    assets = Path(__file__).parent / "templates"
     app = Starlette(
         routes=[
+            Route("/phones", phones.show, methods=["GET"]),
+            Route("/phones/{number}/text", phones.text, methods=["POST"]),
+            Route("/phones/{number}/outcome", phones.outcome, methods=["POST"]),
+            Route("/phones.js", _file(assets / "phones.js", "text/javascript")),
+            Route("/phones.css", _file(assets / "phones.css", "text/css")),
             Route(f"{API}/Messages.json", simulator.create, methods=["POST"]),
             Route(f"{API}/Messages.json", simulator.list, methods=["GET"]),
             Route(API + "/Messages/{sid}.json", simulator.fetch, methods=["GET"]),

@@ -16,12 +16,20 @@ from parley.db.engine import Database
 from parley.dispatch.runner import run_dispatcher
 from parley.services.context import ServiceContext
 from parley.settings import Settings
+from parley.simulator.mount import simulator_for
 from parley.web.api.routes import router as api_router
 from parley.web.errors import install_error_handlers
 from parley.web.pages.app_links import router as app_links_router
+from parley.web.pages.dev_mailbox import router as dev_mailbox_router
 from parley.web.pages.reply import ReplyLimits
 from parley.web.pages.reply import router as reply_router
-from parley.web.security import PageSecurityHeaders, redact_tokens_in_logs
+from parley.web.pages.staff import router as staff_router
+from parley.web.security import (
+    NO_SCRIPT,
+    OWN_SCRIPT,
+    PageSecurityHeaders,
+    redact_tokens_in_logs,
+)
 from parley.web.webhooks.twilio import router as twilio_router
 
 STATIC = Path(__file__).parent / "static"
@@ -69,12 +77,13 @@ def create_app(
     app.include_router(reply_router)
     app.include_router(app_links_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(PageSecurityHeaders, prefixes=("/r/",))
+    app.include_router(staff_router)
+    app.add_middleware(PageSecurityHeaders, policies={"/r/": NO_SCRIPT, "/app": OWN_SCRIPT})
     redact_tokens_in_logs()
     if with_simulator:
-        from parley.simulator.mount import simulator_for
-
+        # The demo's helpers: a carrier at /sim (with its phones page) and the mailbox.
         app.mount("/sim", simulator_for(ctx.settings))
+        app.include_router(dev_mailbox_router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:

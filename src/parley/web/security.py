@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 import re
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Nothing loads from anywhere but here; no inline script anywhere.
+NO_SCRIPT = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+OWN_SCRIPT = NO_SCRIPT + "; script-src 'self'; connect-src 'self'"
+
 PAGE_HEADERS = {
-    # No script runs on these pages, and nothing loads from anywhere but here.
-    "content-security-policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-        "base-uri 'none'; frame-ancestors 'none'"
-    ),
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
@@ -23,25 +26,28 @@ _REPLY_TOKEN = re.compile(r"/r/[A-Za-z0-9_-]+")
 
 
 class PageSecurityHeaders:
-    """Adds PAGE_HEADERS to every response under the given path prefixes."""
+    """Adds PAGE_HEADERS and a content security policy to pages under given prefixes."""
 
-    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...]) -> None:
+    def __init__(self, app: ASGIApp, policies: dict[str, str]) -> None:
         self.app = app
-        self.prefixes = prefixes
+        self.policies = policies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+        policy = next(
+            (p for prefix, p in self.policies.items() if scope.get("path", "").startswith(prefix)),
+            None,
+        )
+        if scope["type"] != "http" or policy is None:
             await self.app(scope, receive, send)
             return
+        added = {**PAGE_HEADERS, "content-security-policy": policy}
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [
-                    (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.decode().lower() not in PAGE_HEADERS
+                    (k, v) for k, v in message.get("headers", []) if k.decode().lower() not in added
                 ]
-                headers += [(k.encode(), v.encode()) for k, v in PAGE_HEADERS.items()]
+                headers += [(k.encode(), v.encode()) for k, v in added.items()]
                 message["headers"] = headers
             await send(message)
 
@@ -67,3 +73,16 @@ def redact_tokens_in_logs() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactReplyTokens) for f in logger.filters):
             logger.addFilter(RedactReplyTokens())
+
+
+def same_origin(request: Request, public_url: str) -> bool:
+    """Browsers name the page a form came from; refuse forms posted from other sites."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return request.headers.get("sec-fetch-site") in (None, "same-origin", "none")
+    return origin.rstrip("/") == _origin_of(public_url)
+
+
+def _origin_of(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/')[0]}"

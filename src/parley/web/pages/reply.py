@@ -21,6 +21,7 @@ from parley.services.reply_page import (
 from parley.web.deps import Ctx
 from parley.web.pages.templating import TEMPLATES
 from parley.web.rate_limits import SlidingWindow
+from parley.web.security import same_origin
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +87,7 @@ async def reply(
 ) -> Response:
     if limited := _limited(request, token):
         return limited
-    if not _same_origin(request, ctx.settings.public_url):
+    if not same_origin(request, ctx.settings.public_url):
         return _render(request, "reply/forged.html", 403)
     try:
         await reply_through_link(
@@ -112,23 +113,10 @@ async def reply(
 async def fresh_link(request: Request, token: str, ctx: Ctx) -> Response:
     if limited := _limited(request, token):
         return limited
-    if not _same_origin(request, ctx.settings.public_url):
+    if not same_origin(request, ctx.settings.public_url):
         return _render(request, "reply/forged.html", 403)
     try:
         outcome = await text_fresh_link(ctx, token)
     except NotFound:
         return _render(request, "reply/not_found.html", 404)
     return _render(request, "reply/fresh_link.html", 200, outcome=outcome)
-
-
-def _same_origin(request: Request, public_url: str) -> bool:
-    """Browsers name the page a form came from; refuse forms posted from other sites."""
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return request.headers.get("sec-fetch-site") in (None, "same-origin", "none")
-    return origin.rstrip("/") == _origin_of(public_url)
-
-
-def _origin_of(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/')[0]}"
