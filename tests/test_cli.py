@@ -50,8 +50,9 @@ def test_db_upgrade_then_firm_create_prints_ids_and_a_working_token(empty_databa
     )
     assert created.returncode == 0, created.stderr
     printed = json.loads(created.stdout)
-    assert set(printed) >= {"firm_id", "staff_id", "api_token"}
+    assert set(printed) >= {"firm_id", "staff_id", "api_token", "staff_password"}
     assert printed["api_token"].startswith("pk_")
+    assert len(printed["staff_password"]) >= 10
 
 
 def test_firm_create_refuses_a_number_already_taken(empty_database: str) -> None:

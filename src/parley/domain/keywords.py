@@ -34,4 +34,5 @@ def classify_keyword(body: str) -> Keyword | None:
         start += 1
     while end > start and _is_padding(body[end - 1]):
         end -= 1
-    return _WORDS.get(body[start:end].casefold())
+    # NFKC so that full-width or styled letters from some phone keyboards still opt out.
+    return _WORDS.get(unicodedata.normalize("NFKC", body[start:end]).casefold())
