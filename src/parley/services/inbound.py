@@ -160,21 +160,27 @@ def _record_consent(
     )
 
 
+async def routing_facts(
+    session: AsyncSession, ctx: ServiceContext, firm_id: uuid.UUID, number: str, now: datetime
+) -> InboundFacts:
+    """What the one-conversation rule needs to know about a text from `number`."""
+    window = timedelta(days=ctx.settings.sms_reply_window_days)
+    return InboundFacts(
+        received_at=now,
+        sender_contact_ids=frozenset(
+            c.id for c in await contacts_with_number(session, firm_id, number)
+        ),
+        texts_to_number=tuple(await texts_to_number_since(session, firm_id, number, now - window)),
+        window=window,
+        sender_opted_out=await is_opted_out(session, firm_id, number),
+        last_notice_at=await last_notice_at(session, firm_id, number),
+    )
+
+
 async def _route_reply(
     session: AsyncSession, ctx: ServiceContext, firm: Firm, text: InboundText, now: datetime
 ) -> str | None:
-    window = timedelta(days=ctx.settings.sms_reply_window_days)
-    number = text.from_number
-    facts = InboundFacts(
-        received_at=now,
-        sender_contact_ids=frozenset(
-            c.id for c in await contacts_with_number(session, firm.id, number)
-        ),
-        texts_to_number=tuple(await texts_to_number_since(session, firm.id, number, now - window)),
-        window=window,
-        sender_opted_out=await is_opted_out(session, firm.id, number),
-        last_notice_at=await last_notice_at(session, firm.id, number),
-    )
+    facts = await routing_facts(session, ctx, firm.id, text.from_number, now)
     decision = decide_reply_route(facts)
     if isinstance(decision, FileInConversation):
         message = await file_text(

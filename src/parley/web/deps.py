@@ -14,7 +14,8 @@ from parley.services.firms import authenticate_api_token
 _bearer = HTTPBearer(auto_error=False, description="The staff member's API token.")
 
 
-def service_context(request: Request) -> ServiceContext:
+async def service_context(request: Request) -> ServiceContext:
+    # async: FastAPI would run a plain function in its thread pool on every request.
     ctx: ServiceContext = request.app.state.ctx
     return ctx
 

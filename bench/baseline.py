@@ -1,0 +1,96 @@
+"""The bare minimum of each benchmarked path: Starlette, asyncpg, nothing else.
+
+Each route does only the work no implementation can skip (parse the request, check
+Twilio's signature with the same validator, one indexed write, or one indexed read
+and an escaped page), so Parley's figures divided by these say what Parley's layers
+cost, on the same machine, in the same run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+
+PUBLIC_URL = os.environ["PARLEY_PUBLIC_URL"].rstrip("/")
+validator = RequestValidator(os.environ["PARLEY_TWILIO_AUTH_TOKEN"])
+pool: asyncpg.Pool
+
+
+async def signed_form(request: Request) -> dict[str, str] | None:
+    form = await request.form()
+    params = {key: str(value) for key, value in form.items()}
+    url = PUBLIC_URL + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if not validator.validate(url, params, request.headers.get("X-Twilio-Signature", "")):
+        return None
+    return params
+
+
+async def status_callback(request: Request) -> Response:
+    params = await signed_form(request)
+    if params is None:
+        return PlainTextResponse("forbidden", status_code=403)
+    await pool.execute(
+        "UPDATE sms_deliveries SET status = $2 WHERE provider_id = $1",
+        params["MessageSid"],
+        params["MessageStatus"],
+    )
+    return Response(status_code=204)
+
+
+async def inbound_text(request: Request) -> Response:
+    params = await signed_form(request)
+    if params is None:
+        return PlainTextResponse("forbidden", status_code=403)
+    await pool.execute(
+        """INSERT INTO inbound_texts (id, provider_id, from_number, to_number, body, media,
+                                      params, received_at)
+           VALUES ($1, $2, $3, $4, $5, '[]', '{}', now()) ON CONFLICT DO NOTHING""",
+        uuid.uuid4(),
+        params["MessageSid"],
+        params["From"],
+        params["To"],
+        params.get("Body", ""),
+    )
+    return Response("<Response/>", media_type="application/xml")
+
+
+async def reply_page(request: Request) -> Response:
+    token_hash = hashlib.sha256(request.path_params["token"].encode()).hexdigest()
+    rows = await pool.fetch(
+        """SELECT m.body FROM reply_links l JOIN messages m ON m.conversation_id = l.conversation_id
+           WHERE l.token_hash = $1 ORDER BY m.created_at DESC LIMIT 10""",
+        token_hash,
+    )
+    if not rows:
+        return PlainTextResponse("not found", status_code=404)
+    items = "".join(f"<li>{html.escape(row['body'])}</li>" for row in rows)
+    return HTMLResponse(f"<!doctype html><title>Reply</title><ol>{items}</ol><form></form>")
+
+
+@asynccontextmanager
+async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    global pool
+    pool = await asyncpg.create_pool(os.environ["BASELINE_DSN"], min_size=10, max_size=10)
+    yield
+    await pool.close()
+
+
+app = Starlette(
+    routes=[
+        Route("/webhooks/twilio/status", status_callback, methods=["POST"]),
+        Route("/webhooks/twilio/inbound", inbound_text, methods=["POST"]),
+        Route("/r/{token}", reply_page),
+    ],
+    lifespan=lifespan,
+)
