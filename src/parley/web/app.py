@@ -18,6 +18,7 @@ from parley.services.context import ServiceContext
 from parley.settings import Settings
 from parley.simulator.mount import simulator_for
 from parley.web.api.routes import router as api_router
+from parley.web.body_limits import DEFAULT_BODY_LIMIT
 from parley.web.errors import install_error_handlers
 from parley.web.pages.app_links import router as app_links_router
 from parley.web.pages.dev_mailbox import router as dev_mailbox_router
@@ -68,6 +69,7 @@ def create_app(
         summary="Client messaging for law firms: matter conversations and two-way SMS.",
         version="1",
         lifespan=lifespan,
+        max_body_size=DEFAULT_BODY_LIMIT,
     )
     app.state.ctx = ctx
     app.state.reply_limits = ReplyLimits()

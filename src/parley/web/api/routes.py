@@ -25,9 +25,10 @@ from parley.web.api.schemas import (
     NewMessage,
     PageOut,
 )
+from parley.web.body_limits import STAFF_BODY_LIMIT
 from parley.web.deps import Ctx, Staff
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", max_body_size=STAFF_BODY_LIMIT)
 
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 PageCursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]

@@ -13,9 +13,10 @@ from parley.providers.twilio.signature import is_valid_signature
 from parley.providers.twilio.statuses import our_status
 from parley.services.delivery_updates import ProviderEvent, record_provider_event
 from parley.services.inbound import ReceivedText, receive_text
+from parley.web.body_limits import WEBHOOK_BODY_LIMIT
 from parley.web.deps import Ctx
 
-router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"], max_body_size=WEBHOOK_BODY_LIMIT)
 
 
 async def signed_form(request: Request, ctx: Ctx) -> dict[str, str]:
