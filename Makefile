@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test chromium lint typecheck unit bench wrk lock clean
+.PHONY: demo test chromium lint typecheck unit fuzz bench wrk lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Parley needs Python 3.11 or newer")'
@@ -35,6 +35,10 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Generated-input tests (schemathesis, properties) at length, with fresh randomness: minutes.
+fuzz: $(STAMP)
+	PARLEY_FUZZ=long $(BIN)/pytest -m fuzz $(PYTEST_ARGS)
 
 # Benchmarks against PostgreSQL (BENCH_POSTGRES, default 127.0.0.1:5432); see bench/README.md.
 bench: $(STAMP) wrk

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from parley.db.engine import Database
 from parley.services.context import FirmScope, ServiceContext
@@ -23,6 +24,7 @@ from tests.support.databases import (
     postgres_database,
     sqlite_template,
 )
+from tests.support.fuzzing import load_fuzz_profile
 
 PUBLIC_URL = "http://parley.test"
 
@@ -67,8 +69,12 @@ async def ctx(settings: Settings, clock: TestClock) -> AsyncIterator[ServiceCont
 
 
 @pytest.fixture
-async def api(ctx: ServiceContext) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(ctx=ctx)
+def app(ctx: ServiceContext) -> FastAPI:
+    return create_app(ctx=ctx)
+
+
+@pytest.fixture
+async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
         yield client
@@ -98,6 +104,10 @@ async def firm(ctx: ServiceContext) -> StaffLogin:
 @pytest.fixture
 async def other_firm(ctx: ServiceContext) -> StaffLogin:
     return await make_firm(ctx, "Other & Co", "+12025550200", "sam@other.example")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    load_fuzz_profile()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

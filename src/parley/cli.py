@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 import signal
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from parley.domain.errors import ParleyError
 from parley.services.context import ServiceContext
 from parley.services.demo_seed import seed_demo
 from parley.services.firms import create_firm
+from parley.services.matter_export import export_matter
 from parley.settings import Settings
 
 app = typer.Typer(help="Parley: client messaging for law firms.", no_args_is_help=True)
@@ -137,6 +139,45 @@ def firm_create(
     except ParleyError as error:
         typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(2) from None
+
+
+@app.command(
+    help=(
+        "Everything recorded about one matter, as one JSON document: messages, every SMS "
+        "delivery with its full status history, the raw texts filed into it, the audit log. "
+        "An operator tool reading the database directly: it finds a matter of any firm by "
+        "its id, without asking which firm."
+    )
+)
+def export(
+    matter: Annotated[str, typer.Option(help="Id of the matter to export.")],
+    output: Annotated[
+        Path | None, typer.Option(help="File to write; standard output when left out.")
+    ] = None,
+) -> None:
+    try:
+        matter_id = uuid.UUID(matter)
+    except ValueError:
+        typer.echo(f"error: {matter!r} is not a matter id (a UUID).", err=True)
+        raise typer.Exit(1) from None
+    settings = Settings()
+
+    async def run() -> str:
+        ctx = ServiceContext(settings=settings, db=Database(settings.database_url))
+        try:
+            return (await export_matter(ctx, matter_id)).model_dump_json(indent=2)
+        finally:
+            await ctx.db.dispose()
+
+    try:
+        document = asyncio.run(run())
+    except ParleyError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(1) from None
+    if output is None:
+        typer.echo(document)
+    else:
+        output.write_text(document + "\n", encoding="utf-8")
 
 
 @app.command()

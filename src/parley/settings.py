@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     twilio_account_sid: str = "AC00000000000000000000000000000000"
     twilio_auth_token: str = "simulator-auth-token"
     twilio_api_url: str = DEFAULT_TWILIO_API_URL
+    # How long Twilio's API may keep us waiting. A send that times out is retried, and
+    # the retry first asks Twilio whether the late one went through after all.
+    twilio_timeout_seconds: float = Field(default=10.0, gt=0)
     # Twilio answers STOP/START/HELP itself unless Advanced Opt-Out is turned off.
     provider_answers_keywords: bool = True
 
@@ -36,6 +39,10 @@ class Settings(BaseSettings):
     dispatch_concurrency: int = Field(default=32, ge=1)
     dispatch_lease_seconds: float = Field(default=60.0, gt=0)
     dispatch_poll_seconds: float = Field(default=0.5, gt=0)
+    # Twilio calls back once per status and never again, so a lost callback would leave
+    # a text "sending" or "sent" for good: after this long without news we ask instead.
+    reconcile_after_seconds: float = Field(default=3600, gt=0)
+    reconcile_interval_seconds: float = Field(default=300, gt=0)
     # Shares per-number sending rates between several workers; in-process without it.
     redis_url: str | None = None
 

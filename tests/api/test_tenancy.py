@@ -84,6 +84,9 @@ ROUTES: dict[tuple[str, str], Probe] = {
     ("GET", "/api/v1/conversations/{conversation_id}"): expects_404(
         "GET", "/conversations/{first.conversation[id]}"
     ),
+    ("GET", "/api/v1/conversations/{conversation_id}/audit"): expects_404(
+        "GET", "/conversations/{first.conversation[id]}/audit"
+    ),
     ("GET", "/api/v1/conversations/{conversation_id}/messages"): expects_404(
         "GET", "/conversations/{first.conversation[id]}/messages"
     ),

@@ -49,6 +49,7 @@ def test_a_reported_status_moves_a_delivery_only_forward(
     assert next_status(current, reported) == result
 
 
+@pytest.mark.fuzz
 @given(st.lists(st.sampled_from(list(DeliveryStatus)), max_size=12))
 def test_any_order_of_reports_ends_at_the_first_final_or_the_furthest_state(
     reports: list[DeliveryStatus],

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from parley.db.models import InboundText, Message
 from parley.services.context import ServiceContext
 from tests.conftest import StaffLogin
-from tests.support.api import new_contact, new_conversation, post
+from tests.support.api import messages_of, new_contact, new_conversation, post
 from tests.support.clock import TestClock
 from tests.support.twilio_webhooks import text_in
 
@@ -32,15 +32,6 @@ async def texted_conversation(
     return conversation, message
 
 
-async def messages_of(
-    api: httpx.AsyncClient, firm: StaffLogin, conversation: dict[str, Any]
-) -> list[dict[str, Any]]:
-    listed = await api.get(
-        f"/api/v1/conversations/{conversation['id']}/messages", headers=firm.headers
-    )
-    return list(listed.json()["items"])
-
-
 async def inbox(api: httpx.AsyncClient, firm: StaffLogin) -> list[dict[str, Any]]:
     return list((await api.get("/api/v1/inbox", headers=firm.headers)).json()["items"])
 
@@ -58,7 +49,7 @@ async def test_reply_in_the_one_active_conversation_lands_there_answering_the_te
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/xml")
     assert "<Message>" not in response.text
-    reply = (await messages_of(api, firm, conversation))[-1]
+    reply = (await messages_of(api, firm.headers, conversation))[-1]
     assert reply["body"] == "Thanks, got it"
     assert reply["channel"] == "sms"
     assert reply["author"] == {"type": "contact", "id": dana["id"], "name": "Dana Whitfield"}
@@ -98,10 +89,10 @@ async def test_a_second_texting_conversation_blocks_plain_replies_until_the_firs
 
     clock.advance(days=61)  # the first texted 91 days ago, the second 61
     await text_in(api, ctx, from_=DANA, to=firm.sms_number, body="Now it works")
-    reply = (await messages_of(api, firm, second))[-1]
+    reply = (await messages_of(api, firm.headers, second))[-1]
     assert reply["body"] == "Now it works"
     assert reply["in_reply_to_id"] == latest["id"]
-    assert all(m["body"] != "Now it works" for m in await messages_of(api, firm, first))
+    assert all(m["body"] != "Now it works" for m in await messages_of(api, firm.headers, first))
 
 
 async def test_a_blocked_reply_is_kept_noticed_once_a_day_and_filed_once(
@@ -134,7 +125,7 @@ async def test_a_blocked_reply_is_kept_noticed_once_a_day_and_filed_once(
     assert filed.json()["author"]["id"] == dana["id"]
     again = await api.post(path, json={"conversation_id": first["id"]}, headers=firm.headers)
     assert again.status_code == 409
-    bodies = [m["body"] for m in await messages_of(api, firm, first)]
+    bodies = [m["body"] for m in await messages_of(api, firm.headers, first)]
     assert bodies.count("one") == 1
     shown = (await inbox(api, firm))[-1]["filed"]
     assert shown["conversation_id"] == first["id"]
@@ -171,7 +162,7 @@ async def test_a_duplicate_webhook_delivery_is_handled_once(
         api, ctx, from_=DANA, to=firm.sms_number, body="Once", sid="SM" + "d" * 32
     )
     assert first.text == second.text
-    bodies = [m["body"] for m in await messages_of(api, firm, conversation)]
+    bodies = [m["body"] for m in await messages_of(api, firm.headers, conversation)]
     assert bodies.count("Once") == 1
 
 
@@ -195,7 +186,7 @@ async def test_pictures_are_kept_on_the_filed_message(
         ("https://api.twilio.com/media/ME2", "application/pdf"),
     ]
     await text_in(api, ctx, from_=DANA, to=firm.sms_number, body="Scans", media=media)
-    reply = (await messages_of(api, firm, conversation))[-1]
+    reply = (await messages_of(api, firm.headers, conversation))[-1]
     assert reply["media"] == [{"url": u, "content_type": t} for u, t in media]
 
 
@@ -204,7 +195,7 @@ async def test_the_sender_number_is_normalized_to_e164(
 ) -> None:
     conversation, _ = await texted_conversation(api, firm, dana, "Probate")
     await text_in(api, ctx, from_="(202) 555-0142", to=firm.sms_number, body="Local format")
-    assert (await messages_of(api, firm, conversation))[-1]["body"] == "Local format"
+    assert (await messages_of(api, firm.headers, conversation))[-1]["body"] == "Local format"
 
 
 @pytest.mark.parametrize("signature", [False, "forged"])

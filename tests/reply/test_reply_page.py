@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+import secrets
+from collections import Counter
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
 from parley.db.models import ConversationParticipant, Message
+from parley.domain.messages import MAX_BODY_CHARACTERS
 from parley.services.context import ServiceContext
 from tests.conftest import StaffLogin
 from tests.support.api import new_contact, new_conversation, post
@@ -223,6 +227,19 @@ async def test_a_bad_reply_is_shown_again_with_the_typed_text_kept(
     assert body.strip()[:50] in shown.text
 
 
+async def test_the_longest_reply_in_four_byte_characters_is_accepted_whole(
+    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin
+) -> None:
+    _, message, (dana,) = await sent_to(api, firm, ["Dana"], "Probate", "News")
+    token = (await reply_tokens(ctx, message["id"]))[dana["id"]]
+    fields = form_fields((await api.get(f"/r/{token}", headers=BROWSER)).text)
+    longest = "😀" * MAX_BODY_CHARACTERS  # 120,000 bytes once the browser percent-encodes it
+    sent = await api.post(f"/r/{token}", data={"body": longest, **fields}, headers=BROWSER)
+    assert sent.status_code == 303
+    async with ctx.db.sessions() as session:
+        assert await session.scalar(select(Message.body).where(Message.body == longest))
+
+
 async def test_long_bodies_are_cut_with_a_way_to_read_on(
     api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin
 ) -> None:
@@ -272,3 +289,18 @@ async def test_requests_beyond_the_limit_per_token_get_429(
     ]
     assert statuses[:30] == [404] * 30
     assert statuses[30] == 429
+
+
+async def test_guessing_tokens_locks_the_address_out_and_a_lucky_guess_gains_nothing(
+    app: FastAPI, api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin
+) -> None:
+    _, message, (dana,) = await sent_to(api, firm, ["Dana"], "Probate", "News")
+    token = (await reply_tokens(ctx, message["id"]))[dana["id"]]
+    guesses = [secrets.token_urlsafe(24) for _ in range(300)]
+    statuses = Counter([(await api.get(f"/r/{g}", headers=BROWSER)).status_code for g in guesses])
+    assert statuses == {404: 120, 429: 180}
+    assert (await api.get(f"/r/{token}", headers=BROWSER)).status_code == 429
+
+    elsewhere = httpx.ASGITransport(app=app, client=("203.0.113.9", 4000))
+    async with httpx.AsyncClient(transport=elsewhere, base_url=api.base_url) as dana_phone:
+        assert (await dana_phone.get(f"/r/{token}", headers=BROWSER)).status_code == 200

@@ -24,8 +24,9 @@ async def new_conversation(
     headers: dict[str, str],
     contacts: list[Any],
     subject: str = "Probate documents",
+    title: str = "Whitfield estate",
 ) -> Any:
-    matter = await post(api, "/matters", headers, title="Whitfield estate", reference="HM-1")
+    matter = await post(api, "/matters", headers, title=title, reference="HM-1")
     return await post(
         api,
         "/conversations",
@@ -34,3 +35,12 @@ async def new_conversation(
         subject=subject,
         participant_ids=[c["id"] for c in contacts],
     )
+
+
+async def messages_of(
+    api: httpx.AsyncClient, headers: dict[str, str], conversation: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """A conversation's messages, oldest first, as staff read them."""
+    listed = await api.get(f"/api/v1/conversations/{conversation['id']}/messages", headers=headers)
+    assert listed.status_code == 200, listed.text
+    return list(listed.json()["items"])

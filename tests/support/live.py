@@ -113,8 +113,10 @@ async def live_system(
     with_dispatcher: bool = True,
     start_simulator: bool = True,
     callback_delay: float = 0.05,
+    carrier_network: httpx.AsyncBaseTransport | None = None,
     **settings: object,
 ) -> AsyncIterator[LiveSystem]:
+    """Parley and the simulator; `carrier_network` carries the simulator's callbacks."""
     parley_sock, sim_sock = reserve_port(), reserve_port()
     parley_url, sim_url = url_of(parley_sock), url_of(sim_sock)
     config = Settings(
@@ -141,6 +143,7 @@ async def live_system(
             auth_token=AUTH_TOKEN,
             callback_delay_seconds=callback_delay,
             inbound_webhook_url=f"{parley_url}/webhooks/twilio/inbound",
+            transport=carrier_network,
         ),
         state,
     )

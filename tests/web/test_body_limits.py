@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from parley.db.models import Base, Contact, InboundText
 from parley.services.context import ServiceContext
-from parley.web.body_limits import STAFF_BODY_LIMIT, WEBHOOK_BODY_LIMIT
+from parley.web.body_limits import REPLY_PAGE_BODY_LIMIT, STAFF_BODY_LIMIT, WEBHOOK_BODY_LIMIT
 from tests.conftest import StaffLogin
 from tests.support.twilio_webhooks import text_in
 
@@ -68,3 +68,28 @@ async def test_a_webhook_within_the_limit_is_still_accepted(
     response = await text_in(api, ctx, from_="+12025550147", to=firm.sms_number, body="Ж" * 1600)
     assert response.status_code == 200
     assert await stored(ctx, InboundText) == 1
+
+
+async def test_the_413_says_in_the_usual_error_shape_how_much_is_accepted(
+    api: httpx.AsyncClient, firm: StaffLogin
+) -> None:
+    response = await api.post(
+        "/api/v1/contacts",
+        content=b"{" + b" " * STAFF_BODY_LIMIT + b"}",
+        headers={"Authorization": f"Bearer {firm.token}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == {
+        "code": "too_large",
+        "message": "The request body is larger than this endpoint accepts (256 KiB).",
+    }
+
+
+async def test_a_reply_page_post_too_large_gets_a_page_asking_to_shorten_it(
+    api: httpx.AsyncClient,
+) -> None:
+    response = await api.post("/r/some-token", data={"body": "x" * (REPLY_PAGE_BODY_LIMIT + 1)})
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("text/html")
+    assert "shorten it to at most 10,000 characters" in response.text
+    assert response.headers["referrer-policy"] == "no-referrer"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.db.models import FirmSmsNumber, ReplyLink, SmsDelivery
+from parley.db.models import DeliveryEvent, FirmSmsNumber, ReplyLink, SmsDelivery
+from parley.domain.delivery_status import DeliveryStatus
 
 WAKE_CHANNEL = "parley_dispatch"
 
@@ -89,3 +91,39 @@ async def extend_claims(
         .where(and_(SmsDelivery.id.in_(ids), SmsDelivery.claimed_by == worker))
         .values(claimed_until=lease_until)
     )
+
+
+async def awaiting_news(
+    session: AsyncSession,
+    *,
+    quiet_since: datetime,
+    exclude: Collection[uuid.UUID],
+    limit: int,
+) -> list[tuple[uuid.UUID, str]]:
+    """Texts the provider took that have had no news since `quiet_since`, quietest first.
+
+    News is a change of status or any event about the text: a callback, or the answer
+    to an earlier reconciliation, so a text is asked about once per quiet spell.
+    Gives each text's delivery id and provider id.
+    """
+    recent_event = (
+        select(DeliveryEvent.id)
+        .where(
+            DeliveryEvent.delivery_id == SmsDelivery.id,
+            DeliveryEvent.received_at >= quiet_since,
+        )
+        .exists()
+    )
+    rows = await session.execute(
+        select(SmsDelivery.id, SmsDelivery.provider_id)
+        .where(
+            SmsDelivery.status.in_([DeliveryStatus.SENDING, DeliveryStatus.SENT]),
+            SmsDelivery.provider_id.is_not(None),
+            SmsDelivery.updated_at < quiet_since,
+            SmsDelivery.id.not_in(exclude),
+            ~recent_event,
+        )
+        .order_by(SmsDelivery.updated_at, SmsDelivery.id)
+        .limit(limit)
+    )
+    return [(delivery_id, str(provider_id)) for delivery_id, provider_id in rows]

@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -41,6 +43,24 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# Connection lost or refused, or the server shutting down or starting up.
+_AWAY = (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database is away (restarting, unreachable), not a bug."""
+    if isinstance(error, DBAPIError) and (
+        error.connection_invalidated or isinstance(error, (OperationalError, InterfaceError))
+    ):
+        return True
+    cause: BaseException | None = error
+    while cause is not None:  # SQLAlchemy wraps the driver's error, which wraps the socket's
+        if isinstance(cause, _AWAY):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -348,3 +349,24 @@ class EmailNotice(Base):
     subject: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """A staff action on a conversation: who did what, and when.
+
+    Written in the transaction of the action itself, so an action that failed leaves
+    no entry and one that succeeded cannot lack one.
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_conversation", "conversation_id", "at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    firm_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("firms.id"))
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"))
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"))
+    # "message_sent", "sms_resent" or "inbox_text_filed"
+    action: Mapped[str] = mapped_column(String(30))
+    message_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime]

@@ -75,7 +75,13 @@ class Dispatcher:
             try:
                 while not stop.is_set():
                     free = self.config.concurrency - len(self._inflight)
-                    claimed = await self._claim(free) if free > 0 else []
+                    try:
+                        claimed = await self._claim(free) if free > 0 else []
+                    except Exception:
+                        # The database is away (a restart, a failover): the queue is
+                        # still there when it is back, so wait a poll and claim again.
+                        log.exception("claiming queued texts failed; trying again")
+                        claimed, free = [], 0
                     for delivery in claimed:
                         task = asyncio.create_task(self._deliver(delivery))
                         self._inflight[delivery.id] = task
@@ -114,7 +120,9 @@ class Dispatcher:
         interval = self.config.lease.total_seconds() / 3
         while not stop.is_set():
             await asyncio.sleep(interval)
-            if self._inflight:
+            if not self._inflight:
+                continue
+            try:
                 async with self.ctx.db.transaction() as session:
                     await extend_claims(
                         session,
@@ -122,6 +130,9 @@ class Dispatcher:
                         ids=list(self._inflight),
                         lease_until=self.ctx.clock() + self.config.lease,
                     )
+            except Exception:
+                # A lapsed claim only lets another worker ask the provider first.
+                log.exception("renewing claims failed; trying again next beat")
 
     async def _deliver(self, delivery: SmsDelivery) -> None:
         try:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from parley.dispatch.dispatcher import DispatchConfig, Dispatcher
 from parley.dispatch.email_outbox import EmailOutbox
 from parley.dispatch.rate_limit import build_rate_limiter
+from parley.dispatch.reconciliation import Reconciler
 from parley.domain.retry import RetryPolicy
 from parley.providers.email import SmtpSender
 from parley.providers.factory import build_sms_provider
@@ -30,15 +31,23 @@ def dispatch_config(ctx: ServiceContext) -> DispatchConfig:
 
 
 async def run_dispatcher(ctx: ServiceContext, stop: asyncio.Event) -> None:
-    """Texts and email notices, side by side, until `stop` is set."""
-    provider = build_sms_provider(ctx.settings)
-    limiter = build_rate_limiter(ctx.settings.redis_url)
-    sender = SmtpSender(ctx.settings.smtp_url) if ctx.settings.smtp_url else None
-    outbox = EmailOutbox(ctx, sender, poll_interval=ctx.settings.dispatch_poll_seconds * 2)
+    """Texts, email notices and reconciliation, side by side, until `stop` is set."""
+    settings = ctx.settings
+    provider = build_sms_provider(settings)
+    limiter = build_rate_limiter(settings.redis_url)
+    sender = SmtpSender(settings.smtp_url) if settings.smtp_url else None
+    outbox = EmailOutbox(ctx, sender, poll_interval=settings.dispatch_poll_seconds * 2)
+    reconciler = Reconciler(
+        ctx,
+        provider,
+        after=timedelta(seconds=settings.reconcile_after_seconds),
+        interval=settings.reconcile_interval_seconds,
+    )
     try:
         await asyncio.gather(
             Dispatcher(ctx, provider, limiter, dispatch_config(ctx)).run(stop),
             outbox.run(stop),
+            reconciler.run(stop),
         )
     finally:
         await provider.aclose()

@@ -14,4 +14,5 @@ def build_sms_provider(settings: Settings) -> SmsProvider:
         account_sid=settings.twilio_account_sid,
         auth_token=settings.twilio_auth_token,
         api_url=settings.sms_api_url,
+        timeout=settings.twilio_timeout_seconds,
     )

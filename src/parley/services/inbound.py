@@ -215,6 +215,9 @@ async def file_text(
 ) -> Message:
     """The text becomes a message from the contact, and the conversation rises in lists."""
     assert text.firm_id is not None
+    # Locked before the message is added: inserting it takes a key-share lock on the
+    # conversation, and two replies that each held one would then deadlock here.
+    conversation = await session.get_one(Conversation, conversation_id, with_for_update=True)
     message = Message(
         firm_id=text.firm_id,
         conversation_id=conversation_id,
@@ -226,7 +229,6 @@ async def file_text(
         created_at=now,
     )
     session.add(message)
-    conversation = await session.get_one(Conversation, conversation_id, with_for_update=True)
     conversation.last_activity_at = now
     await session.flush()
     return message

@@ -10,6 +10,7 @@ from parley.db.conversations import is_participant
 from parley.db.models import Contact, Conversation, InboundText, Message
 from parley.db.tenancy import get_for_firm
 from parley.domain.errors import Conflict, InvalidInput
+from parley.services.audit import AuditAction, record
 from parley.services.context import FirmScope, ServiceContext
 from parley.services.inbound import Outcome, file_text
 from parley.services.messages import message_views
@@ -76,5 +77,14 @@ async def file_from_inbox(
         text.contact_id = contact.id
         text.filed_by_staff_id = scope.staff_id
         text.filed_at = now
+        record(
+            session,
+            scope,
+            AuditAction.INBOX_TEXT_FILED,
+            conversation_id=conversation.id,
+            message_id=message.id,
+            detail={"inbound_text_id": str(text.id)},
+            at=now,
+        )
         (view,) = await message_views(session, [message])
     return view

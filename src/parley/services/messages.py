@@ -13,10 +13,11 @@ from parley.db.models import Conversation, Message
 from parley.db.tenancy import get_for_firm
 from parley.domain.errors import InvalidInput
 from parley.domain.messages import Channel, clean_body
+from parley.services.audit import AuditAction, record
 from parley.services.context import FirmScope, ServiceContext
 from parley.services.email_notices import schedule_notices
 from parley.services.pagination import DEFAULT_PAGE_SIZE, Cursor, Page
-from parley.services.texting import queue_texts
+from parley.services.texting import QueuedTexts, queue_texts
 from parley.services.views import (
     AuthorView,
     MediaView,
@@ -58,12 +59,25 @@ async def post_staff_message(
         session.add(message)
         conversation.last_activity_at = now
         await session.flush()
-        not_texted = await queue_texts(session, ctx.settings, message, now) if send_as_sms else []
+        queued = (
+            await queue_texts(session, ctx.settings, message, now)
+            if send_as_sms
+            else QueuedTexts(deliveries=0, not_texted=[])
+        )
         await schedule_notices(session, ctx.settings, message, now)
+        record(
+            session,
+            scope,
+            AuditAction.MESSAGE_SENT,
+            conversation_id=conversation.id,
+            message_id=message.id,
+            detail={"send_as_sms": send_as_sms, "recipients": queued.deliveries},
+            at=now,
+        )
         (view,) = await message_views(session, [message])
     if send_as_sms:
         ctx.dispatch_wakeup.set()
-    return PostedMessageView(**view.model_dump(), not_texted=not_texted)
+    return PostedMessageView(**view.model_dump(), not_texted=queued.not_texted)
 
 
 async def resend_as_sms(
@@ -75,10 +89,19 @@ async def resend_as_sms(
         message = await get_for_firm(session, Message, message_id, scope.firm_id, label="message")
         if message.author_staff_id is None:
             raise InvalidInput("Only messages written by staff can be resent as SMS.")
-        not_texted = await queue_texts(session, ctx.settings, message, now)
+        queued = await queue_texts(session, ctx.settings, message, now)
+        record(
+            session,
+            scope,
+            AuditAction.SMS_RESENT,
+            conversation_id=message.conversation_id,
+            message_id=message.id,
+            detail={"recipients": queued.deliveries},
+            at=now,
+        )
         (view,) = await message_views(session, [message])
     ctx.dispatch_wakeup.set()
-    return PostedMessageView(**view.model_dump(), not_texted=not_texted)
+    return PostedMessageView(**view.model_dump(), not_texted=queued.not_texted)
 
 
 async def list_messages(
@@ -121,7 +144,7 @@ async def message_views(session: AsyncSession, messages: list[Message]) -> list[
         MessageView(
             id=m.id,
             conversation_id=m.conversation_id,
-            author=_author(m, names),
+            author=author_view(m, names),
             body=m.body,
             channel=m.channel,
             created_at=m.created_at,
@@ -134,7 +157,7 @@ async def message_views(session: AsyncSession, messages: list[Message]) -> list[
     ]
 
 
-def _author(message: Message, names: dict[uuid.UUID, str]) -> AuthorView:
+def author_view(message: Message, names: dict[uuid.UUID, str]) -> AuthorView:
     if message.author_staff_id is not None:
         return AuthorView(
             type="staff", id=message.author_staff_id, name=names[message.author_staff_id]

@@ -82,6 +82,10 @@ async def reply_through_link(
             select(Message.id).where(Message.idempotency_key == idempotency_key)
         )
         if already is None:
+            # Locked first, as in every path that adds to a conversation (see inbound).
+            conversation = await session.get_one(
+                Conversation, link.conversation_id, with_for_update=True
+            )
             session.add(
                 Message(
                     firm_id=link.firm_id,
@@ -93,9 +97,6 @@ async def reply_through_link(
                     idempotency_key=idempotency_key,
                     created_at=now,
                 )
-            )
-            conversation = await session.get_one(
-                Conversation, link.conversation_id, with_for_update=True
             )
             conversation.last_activity_at = now
             link.opened_at = link.opened_at or now

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 
 from parley.db.models import Firm, StaffSession, StaffUser
 from parley.domain.errors import InvalidInput
+from parley.domain.storable_text import storable
 from parley.services.context import FirmScope, ServiceContext
 
 SESSION_HOURS = 12
@@ -54,7 +55,7 @@ async def sign_in(ctx: ServiceContext, email: str, password: str) -> str | None:
     """A new session token, or None when the email or password is wrong."""
     async with ctx.db.transaction() as session:
         staff = await session.scalar(
-            select(StaffUser).where(StaffUser.email == email.strip().lower())
+            select(StaffUser).where(StaffUser.email == storable(email.strip().lower()))
         )
         stored = staff.password_hash if staff and staff.password_hash else _DUMMY_HASH
         try:

@@ -21,6 +21,7 @@ from parley.db.models import (
     SmsDelivery,
 )
 from parley.db.opt_outs import opted_out_numbers
+from parley.domain.storable_text import storable
 from parley.services.context import FirmScope, ServiceContext
 from parley.services.conversations import get_conversation
 from parley.services.messages import message_views
@@ -75,7 +76,7 @@ async def conversation_rows(
         .limit(limit)
     )
     if search.strip():
-        pattern = f"%{search.strip().lower()}%"
+        pattern = f"%{storable(search.strip().lower())}%"
         by_contact = (
             select(ConversationParticipant.conversation_id)
             .join(Contact, Contact.id == ConversationParticipant.contact_id)

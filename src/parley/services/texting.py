@@ -7,6 +7,7 @@ database is the queue).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,10 +27,17 @@ OPTED_OUT = "Opted out: the recipient texted STOP to the firm"
 FRESH_LINK_TEXT = "Here is a new link to read and answer our messages."
 
 
+@dataclass(frozen=True)
+class QueuedTexts:
+    # Deliveries written, including those failed at once because the number opted out.
+    deliveries: int
+    not_texted: list[NotTextedView]
+
+
 async def queue_texts(
     session: AsyncSession, settings: Settings, message: Message, now: datetime
-) -> list[NotTextedView]:
-    """Queue a text of `message` to every participant; returns those who are not texted."""
+) -> QueuedTexts:
+    """Queue a text of `message` to every participant; says who is not texted and why."""
     firm = await session.get_one(Firm, message.firm_id)
     participants = (await current_participants(session, [message.conversation_id])).get(
         message.conversation_id, []
@@ -38,6 +46,7 @@ async def queue_texts(
         session, firm.id, [c.mobile_phone for c in participants if c.mobile_phone]
     )
     not_texted: list[NotTextedView] = []
+    deliveries = 0
     for contact in participants:
         if not contact.mobile_phone:
             not_texted.append(
@@ -54,8 +63,9 @@ async def queue_texts(
             now,
             opted_out=contact.mobile_phone in opted_out,
         )
+        deliveries += 1
     await wake_dispatchers(session)
-    return not_texted
+    return QueuedTexts(deliveries=deliveries, not_texted=not_texted)
 
 
 async def queue_fresh_link(

@@ -130,6 +130,10 @@ class Simulator:
     def refusal(self, request: Request) -> JSONResponse | None:
         if self.state.mode == "unavailable":
             return twilio_error(503, 20503, "Service unavailable")
+        if self.state.mode == "rate_limited":
+            response = twilio_error(429, 20429, "Too Many Requests")
+            response.headers["Retry-After"] = str(self.state.retry_after)
+            return response
         if not self.authorized(request):
             return twilio_error(401, 20003, "Authenticate")
         return None
@@ -187,9 +191,10 @@ class Simulator:
         return message
 
     async def fetch(self, request: Request) -> Response:
+        sid = request.path_params["sid"]
+        self.state.fetch_requests.append(sid)
         if refused := self.refusal(request):
             return refused
-        sid = request.path_params["sid"]
         message = self.state.messages.get(sid)
         if message is None:
             return twilio_error(

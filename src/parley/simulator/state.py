@@ -71,11 +71,15 @@ class PhoneText:
 class SimulatorState:
     messages: dict[str, SimMessage] = field(default_factory=dict)
     create_requests: list[CreateRequest] = field(default_factory=list)
+    # Sids asked for through the fetch-message endpoint, answered or not.
+    fetch_requests: list[str] = field(default_factory=list)
     callbacks: list[CallbackRecord] = field(default_factory=list)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     phones: dict[str, list[PhoneText]] = field(default_factory=dict)
-    # "up", or "unavailable" to answer every API call with 503 as during an outage.
-    mode: Literal["up", "unavailable"] = "up"
+    # "up"; "unavailable" answers every API call with 503 as during an outage;
+    # "rate_limited" answers them with 429 and a Retry-After of `retry_after` seconds.
+    mode: Literal["up", "unavailable", "rate_limited"] = "up"
+    retry_after: int = 1
     # Seconds the API waits before answering an accepted create, as a slow provider would.
     response_delay: float = 0.0
 

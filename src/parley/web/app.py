@@ -18,7 +18,7 @@ from parley.services.context import ServiceContext
 from parley.settings import Settings
 from parley.simulator.mount import simulator_for
 from parley.web.api.routes import router as api_router
-from parley.web.body_limits import DEFAULT_BODY_LIMIT
+from parley.web.body_limits import BodyLimits
 from parley.web.errors import install_error_handlers
 from parley.web.pages.app_links import router as app_links_router
 from parley.web.pages.dev_mailbox import router as dev_mailbox_router
@@ -69,7 +69,6 @@ def create_app(
         summary="Client messaging for law firms: matter conversations and two-way SMS.",
         version="1",
         lifespan=lifespan,
-        max_body_size=DEFAULT_BODY_LIMIT,
     )
     app.state.ctx = ctx
     app.state.reply_limits = ReplyLimits()
@@ -80,6 +79,8 @@ def create_app(
     app.include_router(app_links_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(staff_router)
+    app.add_middleware(BodyLimits)
+    # Added last, so outermost: the 413 page of the reply link carries the headers too.
     app.add_middleware(PageSecurityHeaders, policies={"/r/": NO_SCRIPT, "/app": OWN_SCRIPT})
     redact_tokens_in_logs()
     if with_simulator:

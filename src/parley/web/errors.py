@@ -7,11 +7,43 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Route
 
+from parley.db.engine import is_database_unavailable
 from parley.domain.errors import Conflict, InvalidInput, NotFound, ParleyError
 
+UNAVAILABLE_RETRY_SECONDS = 5
 _STATUS = {NotFound: 404, InvalidInput: 422, Conflict: 409}
+
+_MEANINGS = {
+    401: "No valid API token.",
+    403: "Refused: the request is not signed, or not by who it claims.",
+    404: "Not found, or belongs to another firm.",
+    409: "Conflicts with what is already recorded.",
+    413: "The request body is too large.",
+    415: "The request body is not of the media type this endpoint reads.",
+    422: "The request is not valid; the message says what to change.",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(BaseModel):
+    """What every refusal carries, whatever its status."""
+
+    error: ErrorDetail
+
+
+def documented_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these refusals, so clients see the shape they will get."""
+    return {status: {"model": ErrorOut, "description": _MEANINGS[status]} for status in statuses}
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -25,25 +57,55 @@ def install_error_handlers(app: FastAPI) -> None:
         extra = {"field": error.field} if isinstance(error, InvalidInput) and error.field else {}
         return error_response(status, error.code, error.message, **extra)
 
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(OSError)
+    async def database_away(_: Request, error: Exception) -> JSONResponse:
+        if not is_database_unavailable(error):
+            raise error
+        response = error_response(
+            503,
+            "unavailable",
+            "The database is not answering just now; please send this again in a moment.",
+        )
+        response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+        return response
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
         problems = [_describe(e) for e in error.errors()]
         return error_response(422, "invalid_input", " ".join(problems))
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        if error.status_code == 400 and isinstance(error.__cause__, UnicodeDecodeError):
+            # Bytes that are not UTF-8 are as much "not JSON" as a missing brace.
+            return error_response(422, "invalid_input", "The request body is not valid JSON.")
         code = {
             401: "unauthorized",
             403: "forbidden",
             404: "not_found",
             405: "method_not_allowed",
             413: "too_large",
+            415: "unsupported_media_type",
             429: "too_many_requests",
         }.get(error.status_code, "error")
         response = error_response(error.status_code, code, str(error.detail))
         if error.headers:
             response.headers.update(error.headers)
+        if error.status_code == 405:
+            response.headers["Allow"] = _allowed_methods(request)
         return response
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers to; Starlette names only those of its first route."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 def _describe(error: Any) -> str:

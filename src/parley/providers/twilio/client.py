@@ -17,7 +17,8 @@ from parley.providers.sms import OutboundText, ProviderMessage, SendFailed
 from parley.providers.twilio.errors import describe_error
 
 API_VERSION = "2010-04-01"
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TIMEOUT_SECONDS = 10.0
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 class TwilioProvider:
@@ -29,6 +30,7 @@ class TwilioProvider:
         account_sid: str,
         auth_token: str,
         api_url: str,
+        timeout: float = TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._base = api_url.rstrip("/")
@@ -36,7 +38,7 @@ class TwilioProvider:
         self._http = httpx.AsyncClient(
             base_url=self._base,
             auth=(account_sid, auth_token),
-            timeout=TIMEOUT,
+            timeout=httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT_SECONDS, timeout)),
             transport=transport,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
         )

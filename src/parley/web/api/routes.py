@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from parley.services import contacts, conversations, inbox, matters, messages
+from parley.services import audit, contacts, conversations, inbox, matters, messages
 from parley.services.pagination import MAX_PAGE_SIZE
 from parley.services.views import (
     ContactView,
@@ -18,6 +18,7 @@ from parley.services.views import (
     PostedMessageView,
 )
 from parley.web.api.schemas import (
+    AuditEntryOut,
     FileFromInbox,
     NewContact,
     NewConversation,
@@ -25,10 +26,13 @@ from parley.web.api.schemas import (
     NewMessage,
     PageOut,
 )
-from parley.web.body_limits import STAFF_BODY_LIMIT
 from parley.web.deps import Ctx, Staff
+from parley.web.errors import documented_errors
 
-router = APIRouter(prefix="/api/v1", max_body_size=STAFF_BODY_LIMIT)
+router = APIRouter(
+    prefix="/api/v1",
+    responses=documented_errors(401, 404, 413, 422),
+)
 
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 PageCursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
@@ -80,6 +84,22 @@ async def get_conversation(ctx: Ctx, scope: Staff, conversation_id: uuid.UUID) -
     return await conversations.get_conversation(ctx, scope, conversation_id)
 
 
+@router.get("/conversations/{conversation_id}/audit", tags=["conversations"])
+async def audit_trail(
+    ctx: Ctx,
+    scope: Staff,
+    conversation_id: uuid.UUID,
+    limit: PageSize = 50,
+    cursor: PageCursor = None,
+) -> PageOut[AuditEntryOut]:
+    """Who sent, resent or filed what in the conversation, and when; oldest first."""
+    page = await audit.audit_trail(ctx, scope, conversation_id, limit=limit, cursor=cursor)
+    return PageOut(
+        items=[AuditEntryOut.model_validate(entry) for entry in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
 @router.get("/conversations/{conversation_id}/messages", tags=["messages"])
 async def list_messages(
     ctx: Ctx,
@@ -119,7 +139,9 @@ async def list_inbox(
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
 
-@router.post("/inbox/{item_id}/assign", status_code=201, tags=["inbox"])
+@router.post(
+    "/inbox/{item_id}/assign", status_code=201, tags=["inbox"], responses=documented_errors(409)
+)
 async def file_from_inbox(
     ctx: Ctx, scope: Staff, item_id: uuid.UUID, target: FileFromInbox
 ) -> MessageView:

@@ -18,13 +18,12 @@ from parley.services.reply_page import (
     reply_through_link,
     text_fresh_link,
 )
-from parley.web.body_limits import REPLY_PAGE_BODY_LIMIT
 from parley.web.deps import Ctx
 from parley.web.pages.templating import TEMPLATES
 from parley.web.rate_limits import SlidingWindow
 from parley.web.security import same_origin
 
-router = APIRouter(include_in_schema=False, max_body_size=REPLY_PAGE_BODY_LIMIT)
+router = APIRouter(include_in_schema=False)
 
 
 class ReplyLimits:

@@ -17,12 +17,11 @@ from parley.services import inbox, messages
 from parley.services.reply_links import reply_link_url
 from parley.services.staff_sessions import SignedIn, sign_in, sign_out, signed_in
 from parley.services.staff_view import conversation_rows, open_thread
-from parley.web.body_limits import STAFF_BODY_LIMIT
 from parley.web.deps import Ctx
 from parley.web.pages.templating import TEMPLATES
 from parley.web.security import same_origin
 
-router = APIRouter(prefix="/app", include_in_schema=False, max_body_size=STAFF_BODY_LIMIT)
+router = APIRouter(prefix="/app", include_in_schema=False)
 
 COOKIE = "parley_session"
 LIVE_SECONDS = 300  # an event stream ends after this; the browser reconnects by itself

@@ -3,38 +3,122 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, Security
+from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException
 from twilio.twiml.messaging_response import MessagingResponse
 
+from parley.domain.storable_text import storable
 from parley.providers.twilio.errors import describe_error
 from parley.providers.twilio.signature import is_valid_signature
 from parley.providers.twilio.statuses import our_status
 from parley.services.delivery_updates import ProviderEvent, record_provider_event
 from parley.services.inbound import ReceivedText, receive_text
-from parley.web.body_limits import WEBHOOK_BODY_LIMIT
 from parley.web.deps import Ctx
+from parley.web.errors import documented_errors
 
-router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"], max_body_size=WEBHOOK_BODY_LIMIT)
+router = APIRouter(
+    prefix="/webhooks/twilio",
+    tags=["webhooks"],
+    responses=documented_errors(403, 413, 415, 422),
+)
+FORM = "application/x-www-form-urlencoded"
+
+# As long as the columns that keep them; Twilio's own are far shorter (a sid is 34).
+LONGEST = {
+    "MessageSid": 64,
+    "SmsSid": 64,
+    "MessageStatus": 20,
+    "SmsStatus": 20,
+    "ErrorCode": 20,
+    "From": 40,
+    "To": 40,
+}
+
+_signature = APIKeyHeader(
+    name="X-Twilio-Signature",
+    scheme_name="TwilioSignature",
+    description="HMAC-SHA1 of the public URL and the sorted parameters, by the auth token.",
+    auto_error=False,
+)
+Signature = Annotated[str | None, Security(_signature)]
 
 
-async def signed_form(request: Request, ctx: Ctx) -> dict[str, str]:
+def _twilio_form(
+    fields: dict[str, str], *, required: list[str], non_empty: list[str]
+) -> dict[str, Any]:
+    """The OpenAPI request body of a webhook: Twilio's form, parameters it adds included."""
+    properties = {
+        name: {
+            "type": "string",
+            "description": text,
+            **({"minLength": 1} if name in non_empty else {}),
+            **({"maxLength": LONGEST[name]} if name in LONGEST else {}),
+        }
+        for name, text in fields.items()
+    }
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": {"type": "string"},
+    }
+    content = {FORM: {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+_STATUS_FORM = _twilio_form(
+    {
+        "MessageSid": "Twilio's id of the text.",
+        "MessageStatus": "queued, sending, sent, delivered, read, undelivered, failed …",
+        "ErrorCode": "Twilio's error code when the text failed.",
+        "AccountSid": "The account that sent the text.",
+        "From": "The firm's sender number.",
+        "To": "The client's number.",
+    },
+    required=["MessageSid", "MessageStatus"],
+    non_empty=["MessageSid", "MessageStatus"],
+)
+_INBOUND_FORM = _twilio_form(
+    {
+        "MessageSid": "Twilio's id of the text.",
+        "From": "The number the text came from, as the carrier gave it.",
+        "To": "The firm's number it was sent to.",
+        "Body": "The text, as written.",
+        "NumMedia": "How many pictures or files came with it (MediaUrl0, MediaContentType0 …).",
+        "AccountSid": "The account that received the text.",
+    },
+    required=["MessageSid", "From", "To"],
+    # An empty sender (withheld, or a carrier's oddity) is kept all the same.
+    non_empty=["MessageSid"],
+)
+
+
+async def signed_form(request: Request, ctx: Ctx, signature: str | None) -> dict[str, str]:
     """The form parameters, once the signature proves Twilio sent them (else 403)."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != FORM:
+        # Read as a form, anything else would look empty and fail as "wrongly signed".
+        raise HTTPException(415, f"Twilio's webhooks are form-encoded ({FORM}).")
     form = await request.form()
     params = {key: str(value) for key, value in form.items()}
     url = ctx.settings.public_url.rstrip("/") + request.url.path
     if request.url.query:
         url += "?" + request.url.query
-    signature = request.headers.get("X-Twilio-Signature")
     if not is_valid_signature(ctx.settings.twilio_auth_token, url, params, signature):
         raise HTTPException(403, "The request's Twilio signature is missing or wrong.")
-    return params
+    for name, longest in LONGEST.items():
+        if len(params.get(name, "")) > longest:
+            raise HTTPException(422, f"{name} is longer than {longest} characters.")
+    # Made storable only now: Twilio signed the parameters exactly as they came.
+    return {storable(key): storable(value) for key, value in params.items()}
 
 
-@router.post("/status", status_code=204)
-async def status_callback(request: Request, ctx: Ctx) -> Response:
-    params = await signed_form(request, ctx)
+@router.post("/status", status_code=204, openapi_extra=_STATUS_FORM)
+async def status_callback(request: Request, ctx: Ctx, signature: Signature) -> Response:
+    params = await signed_form(request, ctx, signature)
     provider_id = params.get("MessageSid") or params.get("SmsSid")
     provider_status = params.get("MessageStatus") or params.get("SmsStatus")
     if not provider_id or not provider_status:
@@ -59,10 +143,22 @@ def _delivery_hint(request: Request) -> uuid.UUID | None:
         return None
 
 
-@router.post("/inbound")
-async def inbound_text(request: Request, ctx: Ctx) -> Response:
+@router.post(
+    "/inbound",
+    # A bare Response has no media type, so FastAPI lists only the TwiML below for 200
+    # and keeps the refusals documented as JSON.
+    response_class=Response,
+    responses={
+        200: {
+            "description": "TwiML",
+            "content": {"application/xml": {"schema": {"type": "string"}}},
+        }
+    },
+    openapi_extra=_INBOUND_FORM,
+)
+async def inbound_text(request: Request, ctx: Ctx, signature: Signature) -> Response:
     """A text from a client; answered with TwiML, with a text back when we have one."""
-    params = await signed_form(request, ctx)
+    params = await signed_form(request, ctx, signature)
     provider_id = params.get("MessageSid") or params.get("SmsSid")
     if not provider_id or "From" not in params or "To" not in params:
         raise HTTPException(422, "An inbound text needs MessageSid, From and To.")
