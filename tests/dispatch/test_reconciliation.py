@@ -227,6 +227,18 @@ async def test_texts_already_delivered_or_failed_are_never_asked_about(
         assert s.live.sim.fetch_requests == []
 
 
+async def test_a_text_older_than_three_days_is_left_as_it_stands(database_url: str) -> None:
+    # Some carriers never report delivery: "sent" is then Twilio's last word.
+    async with scene(database_url, "delivered") as s:
+        message_id = await s.text("Your documents are ready to sign.")
+        await s.stuck(message_id, "sent")
+
+        s.quiet_for(timedelta(days=3, minutes=1))
+        assert await s.reconciler.reconcile_once() == 0
+        assert s.live.sim.fetch_requests == []
+        assert (await s.sms(message_id))["status"] == "sent"
+
+
 async def test_a_text_the_provider_still_holds_is_asked_about_once_per_quiet_spell(
     database_url: str,
 ) -> None:

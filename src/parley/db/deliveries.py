@@ -10,8 +10,13 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.db.models import DeliveryEvent, FirmSmsNumber, ReplyLink, SmsDelivery
-from parley.domain.delivery_status import DeliveryStatus
+from parley.db.models import (
+    AWAITING_NEWS,
+    DeliveryEvent,
+    FirmSmsNumber,
+    ReplyLink,
+    SmsDelivery,
+)
 
 WAKE_CHANNEL = "parley_dispatch"
 
@@ -97,10 +102,11 @@ async def awaiting_news(
     session: AsyncSession,
     *,
     quiet_since: datetime,
+    created_since: datetime,
     exclude: Collection[uuid.UUID],
     limit: int,
 ) -> list[tuple[uuid.UUID, str]]:
-    """Texts the provider took that have had no news since `quiet_since`, quietest first.
+    """Texts created since `created_since` with no news since `quiet_since`, quietest first.
 
     News is a change of status or any event about the text: a callback, or the answer
     to an earlier reconciliation, so a text is asked about once per quiet spell.
@@ -117,9 +123,10 @@ async def awaiting_news(
     rows = await session.execute(
         select(SmsDelivery.id, SmsDelivery.provider_id)
         .where(
-            SmsDelivery.status.in_([DeliveryStatus.SENDING, DeliveryStatus.SENT]),
+            text(AWAITING_NEWS),
             SmsDelivery.provider_id.is_not(None),
             SmsDelivery.updated_at < quiet_since,
+            SmsDelivery.created_at >= created_since,
             SmsDelivery.id.not_in(exclude),
             ~recent_event,
         )

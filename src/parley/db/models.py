@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -183,6 +184,10 @@ class Message(Base):
     created_at: Mapped[datetime]
 
 
+# Spelled out, not bound as parameters, so that the planner can match the partial index.
+AWAITING_NEWS = "status IN ('sending', 'sent')"
+
+
 class SmsDelivery(Base):
     """One text of one message to one recipient, and the queue entry that sends it.
 
@@ -196,6 +201,13 @@ class SmsDelivery(Base):
         Index("ix_sms_deliveries_due", "next_attempt_at"),
         Index("ix_sms_deliveries_message", "message_id"),
         Index("ix_sms_deliveries_to_texted", "firm_id", "to_number", "created_at"),
+        # Reconciliation looks only at texts still waiting for news: a small slice.
+        Index(
+            "ix_sms_deliveries_awaiting_news",
+            "updated_at",
+            postgresql_where=text(AWAITING_NEWS),
+            sqlite_where=text(AWAITING_NEWS),
+        ),
         CheckConstraint("status IN ('sending', 'sent', 'delivered', 'failed')", name="status"),
     )
 

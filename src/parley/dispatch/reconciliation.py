@@ -5,7 +5,9 @@ text "sending" or "sent" for good. A text with no news for `after` is fetched fr
 provider and the answer applied exactly as a callback would be (forward only, kept for
 audit), marked as coming from reconciliation. That answer is news too, so a text the
 provider still holds is asked about again only after another `after`, never on every
-pass; each pass asks about at most `batch` texts, the longest quiet first.
+pass; each pass asks about at most `batch` texts, the longest quiet first. Some
+carriers never report delivery, so Twilio's "sent" can be the last word: texts older
+than `give_up_after` are left as they are rather than asked about every hour for ever.
 """
 
 from __future__ import annotations
@@ -37,12 +39,14 @@ class Reconciler:
         after: timedelta,
         interval: float,
         batch: int = 100,
+        give_up_after: timedelta = timedelta(days=3),
     ) -> None:
         self.ctx = ctx
         self.provider = provider
         self.after = after
         self.interval = interval
         self.batch = batch
+        self.give_up_after = give_up_after
         # Texts the provider could not tell us about, and when we asked: left alone for
         # `after` like answered ones, so a few it never answers for (deleted at the
         # provider, say) cannot fill every batch and starve the others.
@@ -65,7 +69,11 @@ class Reconciler:
         self._unanswered = {k: at for k, at in self._unanswered.items() if at > quiet_since}
         async with self.ctx.db.sessions() as session:
             quiet = await awaiting_news(
-                session, quiet_since=quiet_since, exclude=list(self._unanswered), limit=self.batch
+                session,
+                quiet_since=quiet_since,
+                created_since=now - self.give_up_after,
+                exclude=list(self._unanswered),
+                limit=self.batch,
             )
         answered = 0
         for delivery_id, provider_id in quiet:
