@@ -41,8 +41,7 @@ async def record_provider_event(
     the CPU per callback): one locking read, one insert, at most one update.
     """
     now = ctx.clock()
-    async with ctx.db.transaction() as session:
-        connection = await session.connection()
+    async with ctx.db.core_transaction() as connection:
         found = await _find_locked(connection, event.provider_id, delivery_id)
         if found is None:
             log.warning("status callback for unknown text %s", event.provider_id)
