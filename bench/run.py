@@ -140,6 +140,16 @@ def baseline_server(
     return server("baseline", command, env, logs)
 
 
+SINK_COMMAND = [
+    str(BIN / "uvicorn"),
+    "bench.provider_sink:app",
+    "--port",
+    str(PORTS["sink"]),
+    "--log-level",
+    "warning",
+]
+
+
 def wrk(port: int, requests_file: Path, connections: int, seconds: float) -> dict[str, float]:
     output = subprocess.run(
         [
@@ -508,15 +518,7 @@ class Bench:
         env = {**self.env}
         if self.options.redis:
             env["PARLEY_REDIS_URL"] = self.options.redis
-        sink_command = [
-            str(BIN / "uvicorn"),
-            "bench.provider_sink:app",
-            "--port",
-            str(PORTS["sink"]),
-            "--log-level",
-            "warning",
-        ]
-        with server("sink", sink_command, self.env, self.work):
+        with server("sink", SINK_COMMAND, self.env, self.work):
             workers = [
                 subprocess.Popen(
                     [str(BIN / "parley"), "worker"],
@@ -550,17 +552,9 @@ class Bench:
         )
         asyncio.run(self.clear_queue())
         asyncio.run(self.queue({FIRM_NUMBER: 1000.0}, []))
-        sink_command = [
-            str(BIN / "uvicorn"),
-            "bench.provider_sink:app",
-            "--port",
-            str(PORTS["sink"]),
-            "--log-level",
-            "warning",
-        ]
         latencies = []
         with (
-            server("sink", sink_command, self.env, self.work),
+            server("sink", SINK_COMMAND, self.env, self.work),
             parley_server(self.env, self.work, dispatcher=True),
         ):
             api = httpx.Client(

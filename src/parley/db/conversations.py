@@ -8,7 +8,7 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.db.models import Contact, Conversation, ConversationParticipant, Matter
+from parley.db.models import Contact, Conversation, ConversationParticipant, Matter, Message
 
 
 async def current_participants(
@@ -54,3 +54,17 @@ async def conversation_of_firm(
     session: AsyncSession, conversation_id: uuid.UUID
 ) -> Conversation | None:
     return await session.get(Conversation, conversation_id)
+
+
+async def add_to_conversation(session: AsyncSession, message: Message) -> None:
+    """Adds `message` to its conversation, which rises in lists.
+
+    The conversation is locked before the message is inserted: the insert takes a
+    key-share lock on it, and two replies that each held one while waiting to lock it
+    would deadlock.
+    """
+    conversation = await session.get_one(
+        Conversation, message.conversation_id, with_for_update=True
+    )
+    session.add(message)
+    conversation.last_activity_at = message.created_at

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley.db.conversations import add_to_conversation
 from parley.db.inbound import (
     contacts_with_number,
     firm_of_number,
@@ -24,7 +25,6 @@ from parley.db.inbound import (
 )
 from parley.db.models import (
     ConsentEvent,
-    Conversation,
     Firm,
     InboundText,
     Message,
@@ -215,9 +215,6 @@ async def file_text(
 ) -> Message:
     """The text becomes a message from the contact, and the conversation rises in lists."""
     assert text.firm_id is not None
-    # Locked before the message is added: inserting it takes a key-share lock on the
-    # conversation, and two replies that each held one would then deadlock here.
-    conversation = await session.get_one(Conversation, conversation_id, with_for_update=True)
     message = Message(
         firm_id=text.firm_id,
         conversation_id=conversation_id,
@@ -228,7 +225,6 @@ async def file_text(
         media=text.media or None,
         created_at=now,
     )
-    session.add(message)
-    conversation.last_activity_at = now
+    await add_to_conversation(session, message)
     await session.flush()
     return message

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley.db.conversations import is_participant
+from parley.db.conversations import add_to_conversation, is_participant
 from parley.db.messages import author_names
 from parley.db.models import Contact, Conversation, Firm, Message, ReplyLink
 from parley.db.reply_links import link_by_token, newest_link_at
@@ -82,11 +82,8 @@ async def reply_through_link(
             select(Message.id).where(Message.idempotency_key == idempotency_key)
         )
         if already is None:
-            # Locked first, as in every path that adds to a conversation (see inbound).
-            conversation = await session.get_one(
-                Conversation, link.conversation_id, with_for_update=True
-            )
-            session.add(
+            await add_to_conversation(
+                session,
                 Message(
                     firm_id=link.firm_id,
                     conversation_id=link.conversation_id,
@@ -96,9 +93,8 @@ async def reply_through_link(
                     in_reply_to_id=link.message_id,
                     idempotency_key=idempotency_key,
                     created_at=now,
-                )
+                ),
             )
-            conversation.last_activity_at = now
             link.opened_at = link.opened_at or now
             await session.flush()
         return await _page(session, ctx, link)
