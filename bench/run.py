@@ -415,9 +415,9 @@ class Bench:
         try:
             for i in senders:
                 started = time.perf_counter()
-                async with ctx.db.transaction() as session:
+                async with ctx.db.core_transaction() as connection:
                     facts = await routing_facts(
-                        session, ctx, self.firm.id, dataset.mobile_of(i), datetime.now(UTC)
+                        connection, ctx, self.firm.id, dataset.mobile_of(i), datetime.now(UTC)
                     )
                     decision = decide_reply_route(facts)
                 timings.append((time.perf_counter() - started) * 1000)

@@ -14,10 +14,12 @@ from typing import Annotated
 
 import typer
 import uvicorn
+import uvloop
 
 from parley.db import migrate
 from parley.db.engine import Database
 from parley.domain.errors import ParleyError
+from parley.process import freeze_startup_heap
 from parley.services.context import ServiceContext
 from parley.services.demo_seed import seed_demo
 from parley.services.firms import create_firm
@@ -73,7 +75,9 @@ def worker() -> None:
             await ctx.db.dispose()
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    asyncio.run(run())
+    freeze_startup_heap()
+    # uvloop, as `parley serve` runs under uvicorn: sends are socket-bound.
+    uvloop.run(run())
 
 
 @app.command()

@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parley.domain.delivery_status import DeliveryStatus, is_final, next_status
+from parley.domain.delivery_status import (
+    DeliveryStatus,
+    is_final,
+    next_status,
+    statuses_moved_on_by,
+)
 
 SENDING, SENT, DELIVERED, FAILED = (
     DeliveryStatus.SENDING,
@@ -47,6 +52,18 @@ def test_a_reported_status_moves_a_delivery_only_forward(
     current: DeliveryStatus, reported: DeliveryStatus, result: DeliveryStatus
 ) -> None:
     assert next_status(current, reported) == result
+
+
+@pytest.mark.parametrize("reported", list(DeliveryStatus))
+def test_the_rule_as_a_set_for_sql_names_exactly_the_states_a_report_changes(
+    reported: DeliveryStatus,
+) -> None:
+    # PostgreSQL applies a callback in one statement that sets the reported state on
+    # deliveries in this set, so it must agree with the table for every state.
+    moves = {(current, result) for current, r, result in TRANSITIONS if r == reported}
+    changed = {current for current, result in moves if result != current}
+    assert set(statuses_moved_on_by(reported)) == changed
+    assert {result for current, result in moves if current in changed} <= {reported}
 
 
 @pytest.mark.fuzz

@@ -132,6 +132,19 @@ async def test_a_blocked_reply_is_kept_noticed_once_a_day_and_filed_once(
     assert shown["message_id"] == filed.json()["id"]
 
 
+async def test_a_client_who_opted_out_gets_no_notice_but_the_text_is_still_held(
+    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin, dana: dict[str, Any]
+) -> None:
+    await texted_conversation(api, firm, dana, "Probate")
+    await texted_conversation(api, firm, dana, "Lease")
+    await text_in(api, ctx, from_=DANA, to=firm.sms_number, body="STOP")
+    answer = await text_in(api, ctx, from_=DANA, to=firm.sms_number, body="Which one?")
+    assert "<Message>" not in answer.text
+    (item,) = await inbox(api, firm)
+    assert item["body"] == "Which one?"
+    assert item["reason"] == "multiple_conversations"
+
+
 async def test_a_text_from_an_unknown_number_is_held_as_unknown_sender(
     api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -44,6 +45,7 @@ async def callback(
     sid: str = "SM" + "a" * 32,
     error_code: str | None = None,
     signature: str | None = "sign",
+    hint: bool = True,
 ) -> httpx.Response:
     params = {
         "MessageSid": sid,
@@ -57,7 +59,8 @@ async def callback(
     }
     if error_code:
         params["ErrorCode"] = error_code
-    path = f"{STATUS_PATH}?d={delivery_id}"
+    # The dispatcher names the delivery in the callback URL; without it, the sid finds it.
+    path = f"{STATUS_PATH}?d={delivery_id}" if hint else STATUS_PATH
     headers = {}
     if signature == "sign":
         headers["X-Twilio-Signature"] = sign(
@@ -141,6 +144,57 @@ async def test_a_callback_before_the_send_is_recorded_takes_the_text_off_the_que
     assert row.provider_id == "SM" + "b" * 32
     assert row.next_attempt_at is None
     assert row.status == "sent"
+
+
+async def test_without_the_delivery_in_the_url_the_provider_id_finds_the_text(
+    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin
+) -> None:
+    delivery = await queued_delivery(api, firm)
+    sid = new_sid()
+    await callback(api, ctx, delivery["delivery_id"], "sent", sid=sid)
+    response = await callback(api, ctx, delivery["delivery_id"], "delivered", sid=sid, hint=False)
+    assert response.status_code == 204
+    assert (await status_of(api, firm, delivery["message_id"]))["status"] == "delivered"
+
+
+async def event_count(ctx: ServiceContext) -> int:
+    async with ctx.db.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(DeliveryEvent)) or 0
+
+
+@pytest.mark.parametrize("hint", [True, False], ids=["by-delivery", "by-provider-id"])
+async def test_a_callback_about_a_text_we_never_sent_is_acknowledged_and_kept_out(
+    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin, hint: bool
+) -> None:
+    # 204, not an error: Twilio would retry a text that is not ours for nothing.
+    response = await callback(api, ctx, str(uuid.uuid4()), "delivered", sid=new_sid(), hint=hint)
+    assert response.status_code == 204
+    assert await event_count(ctx) == 0
+
+
+async def test_a_callback_naming_the_delivery_of_another_text_changes_nothing(
+    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin
+) -> None:
+    delivery = await queued_delivery(api, firm)
+    await callback(api, ctx, delivery["delivery_id"], "sent", sid=new_sid())
+    response = await callback(api, ctx, delivery["delivery_id"], "failed", sid=new_sid())
+    assert response.status_code == 204
+    assert (await status_of(api, firm, delivery["message_id"]))["status"] == "sent"
+    assert await event_count(ctx) == 1
+
+
+async def test_callbacks_arriving_together_keep_every_event_and_end_at_the_final_state(
+    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin
+) -> None:
+    delivery = await queued_delivery(api, firm)
+    sid = new_sid()
+    statuses = ["sent", "delivered", "sent", "queued", "sent", "delivered", "sending", "sent"]
+    responses = await asyncio.gather(
+        *(callback(api, ctx, delivery["delivery_id"], status, sid=sid) for status in statuses)
+    )
+    assert [r.status_code for r in responses] == [204] * len(statuses)
+    assert (await status_of(api, firm, delivery["message_id"]))["status"] == "delivered"
+    assert await event_count(ctx) == len(statuses)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import Exists, SQLColumnExpression, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import Contact, Conversation, ConversationParticipant, Matter, Message
@@ -37,17 +37,22 @@ async def matters_by_id(
     return {matter.id: matter for matter in rows}
 
 
+def takes_part(
+    conversation_id: uuid.UUID | SQLColumnExpression[uuid.UUID],
+    contact_id: uuid.UUID | SQLColumnExpression[uuid.UUID],
+) -> Exists:
+    """Whether the contact is in the conversation and has not been removed from it."""
+    return exists().where(
+        ConversationParticipant.conversation_id == conversation_id,
+        ConversationParticipant.contact_id == contact_id,
+        ConversationParticipant.removed_at.is_(None),
+    )
+
+
 async def is_participant(
     session: AsyncSession, conversation_id: uuid.UUID, contact_id: uuid.UUID
 ) -> bool:
-    found = await session.scalar(
-        select(ConversationParticipant.id).where(
-            ConversationParticipant.conversation_id == conversation_id,
-            ConversationParticipant.contact_id == contact_id,
-            ConversationParticipant.removed_at.is_(None),
-        )
-    )
-    return found is not None
+    return bool(await session.scalar(select(takes_part(conversation_id, contact_id))))
 
 
 async def conversation_of_firm(
@@ -59,12 +64,13 @@ async def conversation_of_firm(
 async def add_to_conversation(session: AsyncSession, message: Message) -> None:
     """Adds `message` to its conversation, which rises in lists.
 
-    The conversation is locked before the message is inserted: the insert takes a
-    key-share lock on it, and two replies that each held one while waiting to lock it
-    would deadlock.
+    The conversation's row is updated, and so locked, before the message is inserted:
+    the insert takes a key-share lock on it, and two replies that each held one while
+    waiting to lock it would deadlock.
     """
-    conversation = await session.get_one(
-        Conversation, message.conversation_id, with_for_update=True
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == message.conversation_id)
+        .values(last_activity_at=message.created_at)
     )
     session.add(message)
-    conversation.last_activity_at = message.created_at

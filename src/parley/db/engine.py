@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy import Connection, event
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -16,24 +16,24 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from parley.settings import to_async_url
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+    def __init__(self, url: str, *, pool_size: int = 40) -> None:
         async_url = to_async_url(url)
         self.is_sqlite = async_url.startswith("sqlite")
         options: dict[str, Any] = {}
         if not self.is_sqlite:
-            # Pre-ping costs a round trip per checkout (about 4 % of a status callback,
-            # measured in bench/) and buys recovery after a PostgreSQL restart without
-            # failing the first request on each stale connection.
-            options = {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+            options = {"pool_size": pool_size, "max_overflow": 0}
         self.engine: AsyncEngine = create_async_engine(async_url, **options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin_writing)
+        else:
+            event.listen(self.engine.sync_engine.pool, "checkout", _refuse_closed_connection)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -47,6 +47,32 @@ class Database:
         """One transaction on a bare connection, for Core statements on the hottest paths."""
         async with self.engine.begin() as connection:
             yield connection
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection on which each statement commits on its own.
+
+        For a write that is one statement, or reads that need no common snapshot: on
+        PostgreSQL it saves the BEGIN and COMMIT round trips. SQLite, in-process, has
+        none to save, and keeps its transaction (and its write lock, see below).
+        """
+        if self.is_sqlite:
+            async with self.core_transaction() as connection:
+                yield connection
+            return
+        async with self.engine.connect() as connection:
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """asyncpg's own connection from the pool (PostgreSQL only), outside any transaction.
+
+        For the one path where SQLAlchemy's layers were most of the cost: a single
+        statement, so PostgreSQL's implicit transaction makes it atomic.
+        """
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            yield raw.driver_connection
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -70,6 +96,17 @@ def is_database_unavailable(error: BaseException) -> bool:
     return False
 
 
+def _refuse_closed_connection(
+    dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
+    # asyncpg marks a connection closed as soon as the server drops it (a restart), so
+    # this catches stale connections without the three round trips of SQLAlchemy's
+    # pre-ping (BEGIN, a ping, ROLLBACK: a third of a status callback's database time).
+    # The pool then opens a fresh one.
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("PostgreSQL closed this connection")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     # WAL lets readers work while the dispatcher writes; the busy timeout makes a second
     # writer wait its turn instead of failing at once.
@@ -79,3 +116,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # The driver would start transactions only at the first write, so a read meant to
+    # lock (SELECT … FOR UPDATE, which SQLite ignores) ran outside them and two callbacks
+    # could each overwrite the other's status. _sqlite_begin_writing starts them instead.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_writing(connection: Connection) -> None:
+    # IMMEDIATE takes SQLite's one write lock at BEGIN: transactions run one after
+    # another, which is what FOR UPDATE promises on PostgreSQL. Readers outside a
+    # transaction still read alongside (WAL).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -4,61 +4,78 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Uuid, bindparam, cast, exists, func, literal, null, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parley.db.models import Contact, FirmSmsNumber, InboundText, SmsDelivery
+from parley.db.models import Contact, InboundText, SmsDelivery, SmsOptOut
+from parley.db.types import UTCDateTime
 from parley.domain.delivery_status import DeliveryStatus
 from parley.domain.reply_routing import TextToNumber
 
 
-async def firm_of_number(session: AsyncSession, number: str) -> uuid.UUID | None:
-    return await session.scalar(select(FirmSmsNumber.firm_id).where(FirmSmsNumber.number == number))
+class SenderFacts(NamedTuple):
+    """What the database knows about a number a text came from, for the routing rule."""
+
+    contact_ids: frozenset[uuid.UUID]
+    texts_to_number: tuple[TextToNumber, ...]
+    opted_out: bool
+    last_notice_at: datetime | None
 
 
-async def contacts_with_number(
-    session: AsyncSession, firm_id: uuid.UUID, number: str
-) -> list[Contact]:
-    rows = await session.scalars(
-        select(Contact)
-        .where(Contact.firm_id == firm_id, Contact.mobile_phone == number)
-        .order_by(Contact.id)
-    )
-    return list(rows)
-
-
-async def texts_to_number_since(
-    session: AsyncSession, firm_id: uuid.UUID, number: str, since: datetime
-) -> list[TextToNumber]:
-    """Texts of the firm to this number since `since` that were not refused outright."""
-    rows = await session.execute(
-        select(
-            SmsDelivery.conversation_id,
-            SmsDelivery.contact_id,
-            SmsDelivery.message_id,
-            SmsDelivery.created_at,
-        ).where(
-            SmsDelivery.firm_id == firm_id,
-            SmsDelivery.to_number == number,
-            SmsDelivery.created_at >= since,
-            SmsDelivery.status != DeliveryStatus.FAILED,
+# One round trip for all four facts, each row tagged with the fact it gives (every
+# text from a client asks; the statement is built once). The texts come first: their
+# columns give the union its types, which the other facts fill with typed NULLs.
+_NO_ID = cast(null(), Uuid)
+_NO_TIME = cast(null(), UTCDateTime())
+_SENDER_FACTS = union_all(
+    select(
+        literal("text").label("fact"),
+        SmsDelivery.conversation_id,
+        SmsDelivery.contact_id,
+        SmsDelivery.message_id,
+        SmsDelivery.created_at.label("at"),
+    ).where(
+        SmsDelivery.firm_id == bindparam("firm_id"),
+        SmsDelivery.to_number == bindparam("number"),
+        SmsDelivery.created_at >= bindparam("since"),
+        SmsDelivery.status != DeliveryStatus.FAILED,
+    ),
+    select(literal("contact"), _NO_ID, Contact.id, _NO_ID, _NO_TIME).where(
+        Contact.firm_id == bindparam("firm_id"), Contact.mobile_phone == bindparam("number")
+    ),
+    select(literal("opted_out"), _NO_ID, _NO_ID, _NO_ID, _NO_TIME).where(
+        exists().where(
+            SmsOptOut.firm_id == bindparam("firm_id"),
+            SmsOptOut.phone_number == bindparam("number"),
         )
-    )
-    return [
-        TextToNumber(
-            conversation_id=conversation_id,
-            contact_id=contact_id,
-            message_id=message_id,
-            texted_at=texted_at,
-        )
-        for conversation_id, contact_id, message_id, texted_at in rows
-    ]
+    ),
+    select(literal("notice"), _NO_ID, _NO_ID, _NO_ID, func.max(InboundText.notice_sent_at)).where(
+        InboundText.firm_id == bindparam("firm_id"), InboundText.from_number == bindparam("number")
+    ),
+)
 
 
-async def last_notice_at(session: AsyncSession, firm_id: uuid.UUID, number: str) -> datetime | None:
-    return await session.scalar(
-        select(func.max(InboundText.notice_sent_at)).where(
-            InboundText.firm_id == firm_id, InboundText.from_number == number
-        )
+async def sender_facts(
+    connection: AsyncConnection, firm_id: uuid.UUID, number: str, since: datetime
+) -> SenderFacts:
+    """Contacts of the firm with this mobile; the firm's texts to it since `since` that
+    were not refused outright; whether it opted out; the last "use the link" notice."""
+    rows = await connection.execute(
+        _SENDER_FACTS, {"firm_id": firm_id, "number": number, "since": since}
     )
+    contact_ids: set[uuid.UUID] = set()
+    texts: list[TextToNumber] = []
+    opted_out = False
+    last_notice_at = None
+    for fact, conversation_id, contact_id, message_id, at in rows:
+        if fact == "text":
+            texts.append(TextToNumber(conversation_id, contact_id, message_id, at))
+        elif fact == "contact":
+            contact_ids.add(contact_id)
+        elif fact == "opted_out":
+            opted_out = True
+        else:
+            last_notice_at = at
+    return SenderFacts(frozenset(contact_ids), tuple(texts), opted_out, last_notice_at)

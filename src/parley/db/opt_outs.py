@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import SmsOptOut
@@ -23,5 +23,13 @@ async def opted_out_numbers(
     return set(rows)
 
 
+# Built once: asked for every text received.
+_IS_OPTED_OUT = select(
+    exists().where(
+        SmsOptOut.firm_id == bindparam("firm_id"), SmsOptOut.phone_number == bindparam("number")
+    )
+)
+
+
 async def is_opted_out(session: AsyncSession, firm_id: uuid.UUID, number: str) -> bool:
-    return bool(await opted_out_numbers(session, firm_id, [number]))
+    return bool(await session.scalar(_IS_OPTED_OUT, {"firm_id": firm_id, "number": number}))

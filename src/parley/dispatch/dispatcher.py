@@ -18,12 +18,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, exists, func, select, update
 
 from parley.db.deliveries import claim_due, extend_claims
-from parley.db.models import FirmSmsNumber, ReplyLink, SmsDelivery
-from parley.db.opt_outs import is_opted_out
+from parley.db.models import FirmSmsNumber, ReplyLink, SmsDelivery, SmsOptOut
 from parley.dispatch.rate_limit import RateLimiter, wait_for_slot
 from parley.dispatch.wakeup import listen_for_queued_texts
 from parley.domain.delivery_status import DeliveryStatus
@@ -146,11 +146,12 @@ class Dispatcher:
             self._inflight.pop(delivery.id, None)
 
     async def _send(self, delivery: SmsDelivery) -> None:
-        async with self.ctx.db.sessions() as session:
-            opted_out = await is_opted_out(session, delivery.firm_id, delivery.to_number)
-            link_id = await session.scalar(
-                select(ReplyLink.id).where(ReplyLink.delivery_id == delivery.id)
+        async with self.ctx.db.autocommit() as connection:
+            found = await connection.execute(
+                _LINK_AND_OPT_OUT,
+                {"delivery_id": delivery.id, "firm_id": delivery.firm_id, "to": delivery.to_number},
             )
+            link_id, opted_out = found.one()
         if opted_out:
             await self._record_failure(
                 delivery, SendFailed(OPTED_OUT, permanent=True, code="opted_out")
@@ -188,13 +189,10 @@ class Dispatcher:
         return f"{base}{STATUS_CALLBACK_PATH}?d={delivery_id}"
 
     async def _record_accepted(self, delivery: SmsDelivery, provider_id: str) -> None:
-        async with self.ctx.db.transaction() as session:
-            row = await session.get_one(SmsDelivery, delivery.id, with_for_update=True)
-            if row.provider_id is None:
-                row.provider_id = provider_id
-            row.next_attempt_at = None
-            row.claimed_by = None
-            row.claimed_until = None
+        async with self.ctx.db.autocommit() as connection:
+            await connection.execute(
+                _RECORD_ACCEPTED, {"delivery_id": delivery.id, "provider_id": provider_id}
+            )
         self.handed_over += 1
 
     async def _record_failure(self, delivery: SmsDelivery, failure: SendFailed) -> None:
@@ -232,3 +230,25 @@ class Dispatcher:
                 self._rates = {n: r for n, r in rows}
             self._rates_loaded_at = time.monotonic()
         return self._rates.get(number) or self.config.default_rate_per_second
+
+
+_DELIVERIES = cast(Table, SmsDelivery.__table__)
+# Built once, run for every text. Whether the client opted out is asked just before the
+# send, so a STOP that arrived while the text was queued still holds it back.
+_LINK_AND_OPT_OUT = select(
+    select(ReplyLink.id).where(ReplyLink.delivery_id == bindparam("delivery_id")).scalar_subquery(),
+    exists().where(
+        SmsOptOut.firm_id == bindparam("firm_id"), SmsOptOut.phone_number == bindparam("to")
+    ),
+)
+# A status callback may have recorded the provider's id first; it is the same text.
+_RECORD_ACCEPTED = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("delivery_id"))
+    .values(
+        provider_id=func.coalesce(_DELIVERIES.c.provider_id, bindparam("provider_id")),
+        next_attempt_at=None,
+        claimed_by=None,
+        claimed_until=None,
+    )
+)

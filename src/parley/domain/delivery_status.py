@@ -29,3 +29,8 @@ def next_status(current: DeliveryStatus, reported: DeliveryStatus) -> DeliverySt
     if is_final(current):
         return current
     return reported if _RANK[reported] > _RANK[current] else current
+
+
+def statuses_moved_on_by(reported: DeliveryStatus) -> list[DeliveryStatus]:
+    """The current statuses that a report of `reported` changes: the rule, as a set for SQL."""
+    return [current for current in DeliveryStatus if next_status(current, reported) != current]

@@ -9,28 +9,27 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BindParameter, Table, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from parley.db.conversations import add_to_conversation
-from parley.db.inbound import (
-    contacts_with_number,
-    firm_of_number,
-    last_notice_at,
-    texts_to_number_since,
-)
+from parley.db.inbound import sender_facts
 from parley.db.models import (
     ConsentEvent,
     Firm,
+    FirmSmsNumber,
     InboundText,
     Message,
     SmsOptOut,
 )
 from parley.db.opt_outs import is_opted_out
+from parley.db.types import new_id
 from parley.domain.keywords import Keyword, classify_keyword
 from parley.domain.messages import Channel
 from parley.domain.phone_numbers import normalize_sender_number
@@ -67,90 +66,108 @@ async def receive_text(ctx: ServiceContext, received: ReceivedText) -> str | Non
     """Store and handle one inbound text; returns the text to answer with, if any."""
     await _store_as_received(ctx, received)
     async with ctx.db.transaction() as session:
-        row = await session.scalar(
-            select(InboundText)
-            .where(InboundText.provider_id == received.provider_id)
-            .with_for_update()
+        connection = await session.connection()
+        found = await connection.execute(_TEXT_TO_HANDLE, {"provider_id": received.provider_id})
+        text = _StoredText._make(found.one())
+        if text.handled_at is not None:
+            return text.reply_body  # a retry of a text handled already: the same answer
+        now = ctx.clock()
+        handling = await _handle(session, ctx, text, now)
+        await connection.execute(
+            _RECORD_HANDLING, {"text_id": text.id, "handled_at": now, **asdict(handling)}
         )
-        assert row is not None
-        if row.handled_at is None:
-            now = ctx.clock()
-            row.reply_body = await _handle(session, ctx, row, now)
-            row.handled_at = now
-        return row.reply_body
+        return handling.reply_body
+
+
+class _StoredText(NamedTuple):
+    id: uuid.UUID
+    firm_id: uuid.UUID | None
+    from_number: str
+    to_number: str
+    provider_id: str
+    body: str
+    media: list[dict[str, str]]
+    handled_at: datetime | None
+    reply_body: str | None
+    firm_name: str | None
+    firm_email_from: str | None
+
+
+@dataclass(frozen=True)
+class _Handling:
+    """What handling decided, as the columns of the text that record it."""
+
+    outcome: str
+    reply_body: str | None = None
+    keyword: str | None = None
+    contact_id: uuid.UUID | None = None
+    message_id: uuid.UUID | None = None
+    hold_reason: str | None = None
+    notice_sent_at: datetime | None = None
 
 
 async def _store_as_received(ctx: ServiceContext, received: ReceivedText) -> None:
     region = ctx.settings.default_phone_region
-    to_number = normalize_sender_number(received.to_number, region)
-    try:
-        async with ctx.db.transaction() as session:
-            exists = await session.scalar(
-                select(InboundText.id).where(InboundText.provider_id == received.provider_id)
-            )
-            if exists is not None:
-                return
-            session.add(
-                InboundText(
-                    provider_id=received.provider_id,
-                    firm_id=await firm_of_number(session, to_number),
-                    from_number=normalize_sender_number(received.from_number, region),
-                    to_number=to_number,
-                    body=received.body,
-                    media=received.media,
-                    params=received.params,
-                    received_at=ctx.clock(),
-                )
-            )
-    except IntegrityError:
-        pass  # the same text, stored a moment ago by a concurrent retry
+    store = _STORE_AS_RECEIVED_SQLITE if ctx.db.is_sqlite else _STORE_AS_RECEIVED_POSTGRESQL
+    async with ctx.db.autocommit() as connection:
+        # Nothing happens for a text stored already (a Twilio retry, maybe concurrent).
+        await connection.execute(
+            store,
+            {
+                "id": new_id(),
+                "provider_id": received.provider_id,
+                "from_number": normalize_sender_number(received.from_number, region),
+                "to_number": normalize_sender_number(received.to_number, region),
+                "body": received.body,
+                "media": received.media,
+                "params": received.params,
+                "received_at": ctx.clock(),
+            },
+        )
 
 
 async def _handle(
-    session: AsyncSession, ctx: ServiceContext, text: InboundText, now: datetime
-) -> str | None:
+    session: AsyncSession, ctx: ServiceContext, text: _StoredText, now: datetime
+) -> _Handling:
     if text.firm_id is None:
         log.warning("text %s to %s: no firm has that number", text.provider_id, text.to_number)
-        text.outcome = Outcome.UNROUTABLE
-        return None
-    firm = await session.get_one(Firm, text.firm_id)
+        return _Handling(Outcome.UNROUTABLE)
     keyword = classify_keyword(text.body)
     if keyword is not None:
-        return await _obey_keyword(session, ctx, firm, text, keyword, now)
-    return await _route_reply(session, ctx, firm, text, now)
+        return await _obey_keyword(session, ctx, text, keyword, now)
+    return await _route_reply(session, ctx, text, now)
 
 
 async def _obey_keyword(
     session: AsyncSession,
     ctx: ServiceContext,
-    firm: Firm,
-    text: InboundText,
+    text: _StoredText,
     keyword: Keyword,
     now: datetime,
-) -> str | None:
-    text.outcome = Outcome.KEYWORD
-    text.keyword = keyword
-    number = text.from_number
+) -> _Handling:
+    assert text.firm_id is not None and text.firm_name is not None
+    firm_id, number = text.firm_id, text.from_number
     if keyword is Keyword.STOP:
-        if not await is_opted_out(session, firm.id, number):
-            session.add(SmsOptOut(firm_id=firm.id, phone_number=number, opted_out_at=now))
-        _record_consent(session, firm, text, "opt_out", now)
+        if not await is_opted_out(session, firm_id, number):
+            session.add(SmsOptOut(firm_id=firm_id, phone_number=number, opted_out_at=now))
+        _record_consent(session, firm_id, text, "opt_out", now)
     elif keyword is Keyword.START:
         await session.execute(
-            delete(SmsOptOut).where(SmsOptOut.firm_id == firm.id, SmsOptOut.phone_number == number)
+            delete(SmsOptOut).where(SmsOptOut.firm_id == firm_id, SmsOptOut.phone_number == number)
         )
-        _record_consent(session, firm, text, "opt_in", now)
-    if ctx.settings.provider_answers_keywords:
-        return None
-    return keyword_answer(keyword, firm.name, firm.email_from)
+        _record_consent(session, firm_id, text, "opt_in", now)
+    answer = None
+    if not ctx.settings.provider_answers_keywords:
+        answer = keyword_answer(keyword, text.firm_name, text.firm_email_from)
+    return _Handling(Outcome.KEYWORD, reply_body=answer, keyword=keyword)
 
 
 def _record_consent(
-    session: AsyncSession, firm: Firm, text: InboundText, action: str, now: datetime
+    session: AsyncSession, firm_id: uuid.UUID, text: _StoredText, action: str, now: datetime
 ) -> None:
     session.add(
         ConsentEvent(
-            firm_id=firm.id,
+            firm_id=firm_id,
             phone_number=text.from_number,
             action=action,
             text=text.body,
@@ -161,60 +178,67 @@ def _record_consent(
 
 
 async def routing_facts(
-    session: AsyncSession, ctx: ServiceContext, firm_id: uuid.UUID, number: str, now: datetime
+    connection: AsyncConnection,
+    ctx: ServiceContext,
+    firm_id: uuid.UUID,
+    number: str,
+    now: datetime,
 ) -> InboundFacts:
     """What the one-conversation rule needs to know about a text from `number`."""
     window = timedelta(days=ctx.settings.sms_reply_window_days)
+    facts = await sender_facts(connection, firm_id, number, now - window)
     return InboundFacts(
         received_at=now,
-        sender_contact_ids=frozenset(
-            c.id for c in await contacts_with_number(session, firm_id, number)
-        ),
-        texts_to_number=tuple(await texts_to_number_since(session, firm_id, number, now - window)),
+        sender_contact_ids=facts.contact_ids,
+        texts_to_number=facts.texts_to_number,
         window=window,
-        sender_opted_out=await is_opted_out(session, firm_id, number),
-        last_notice_at=await last_notice_at(session, firm_id, number),
+        sender_opted_out=facts.opted_out,
+        last_notice_at=facts.last_notice_at,
     )
 
 
 async def _route_reply(
-    session: AsyncSession, ctx: ServiceContext, firm: Firm, text: InboundText, now: datetime
-) -> str | None:
-    facts = await routing_facts(session, ctx, firm.id, text.from_number, now)
+    session: AsyncSession, ctx: ServiceContext, text: _StoredText, now: datetime
+) -> _Handling:
+    assert text.firm_id is not None and text.firm_name is not None
+    connection = await session.connection()
+    facts = await routing_facts(connection, ctx, text.firm_id, text.from_number, now)
     decision = decide_reply_route(facts)
     if isinstance(decision, FileInConversation):
         message = await file_text(
             session,
-            text,
+            FiledWords(text.firm_id, text.body, text.media),
             decision.conversation_id,
             decision.contact_id,
             decision.in_reply_to_id,
             now,
         )
-        text.outcome = Outcome.FILED
-        text.contact_id = decision.contact_id
-        text.message_id = message.id
-        return None
+        return _Handling(Outcome.FILED, contact_id=decision.contact_id, message_id=message.id)
     assert isinstance(decision, HoldInInbox)
-    text.outcome = Outcome.HELD
-    text.hold_reason = decision.reason
-    text.contact_id = decision.contact_id
+    held = _Handling(Outcome.HELD, hold_reason=decision.reason, contact_id=decision.contact_id)
     if not decision.send_notice:
-        return None
-    text.notice_sent_at = now
-    return held_reply_notice(firm.name, decision.reason)
+        return held
+    notice = held_reply_notice(text.firm_name, decision.reason)
+    return replace(held, reply_body=notice, notice_sent_at=now)
+
+
+class FiledWords(NamedTuple):
+    """What of a received text becomes the message."""
+
+    firm_id: uuid.UUID
+    body: str
+    media: list[dict[str, str]]
 
 
 async def file_text(
     session: AsyncSession,
-    text: InboundText,
+    text: FiledWords,
     conversation_id: uuid.UUID,
     contact_id: uuid.UUID,
     in_reply_to_id: uuid.UUID | None,
     now: datetime,
 ) -> Message:
     """The text becomes a message from the contact, and the conversation rises in lists."""
-    assert text.firm_id is not None
     message = Message(
         firm_id=text.firm_id,
         conversation_id=conversation_id,
@@ -228,3 +252,55 @@ async def file_text(
     await add_to_conversation(session, message)
     await session.flush()
     return message
+
+
+# Built once: every text runs them.
+_INBOUND_TEXTS = cast(Table, InboundText.__table__)
+_FIRM_OF_NUMBER = (
+    select(FirmSmsNumber.firm_id)
+    .where(FirmSmsNumber.number == bindparam("to_number"))
+    .scalar_subquery()
+)
+_STORED_COLUMNS: dict[str, BindParameter[Any]] = {
+    column: bindparam(column)
+    for column in (
+        "id",
+        "provider_id",
+        "from_number",
+        "to_number",
+        "body",
+        "media",
+        "params",
+        "received_at",
+    )
+}
+_STORE_AS_RECEIVED_POSTGRESQL = (
+    postgresql_insert(_INBOUND_TEXTS)
+    .values(firm_id=_FIRM_OF_NUMBER, **_STORED_COLUMNS)
+    .on_conflict_do_nothing(index_elements=["provider_id"])
+)
+_STORE_AS_RECEIVED_SQLITE = (
+    sqlite_insert(_INBOUND_TEXTS)
+    .values(firm_id=_FIRM_OF_NUMBER, **_STORED_COLUMNS)
+    .on_conflict_do_nothing(index_elements=["provider_id"])
+)
+_TEXT_TO_HANDLE = (
+    select(
+        InboundText.id,
+        InboundText.firm_id,
+        InboundText.from_number,
+        InboundText.to_number,
+        InboundText.provider_id,
+        InboundText.body,
+        InboundText.media,
+        InboundText.handled_at,
+        InboundText.reply_body,
+        Firm.name,
+        Firm.email_from,
+    )
+    .outerjoin(Firm, Firm.id == InboundText.firm_id)
+    .where(InboundText.provider_id == bindparam("provider_id"))
+    .with_for_update(of=InboundText)
+)
+# The columns set are the parameters given: handled_at and those of _Handling.
+_RECORD_HANDLING = update(_INBOUND_TEXTS).where(_INBOUND_TEXTS.c.id == bindparam("text_id"))

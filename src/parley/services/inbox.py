@@ -12,7 +12,7 @@ from parley.db.tenancy import get_for_firm
 from parley.domain.errors import Conflict, InvalidInput
 from parley.services.audit import AuditAction, record
 from parley.services.context import FirmScope, ServiceContext
-from parley.services.inbound import Outcome, file_text
+from parley.services.inbound import FiledWords, Outcome, file_text
 from parley.services.messages import message_views
 from parley.services.pagination import DEFAULT_PAGE_SIZE, Cursor, Page
 from parley.services.views import InboxItemView, MessageView
@@ -72,7 +72,9 @@ async def file_from_inbox(
                 f"{contact.name} is not taking part in that conversation.",
                 field="conversation_id",
             )
-        message = await file_text(session, text, conversation.id, contact.id, None, now)
+        assert text.firm_id is not None  # held texts are the firm's
+        words = FiledWords(text.firm_id, text.body, text.media)
+        message = await file_text(session, words, conversation.id, contact.id, None, now)
         text.message_id = message.id
         text.contact_id = contact.id
         text.filed_by_staff_id = scope.staff_id

@@ -12,7 +12,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.messages import author_names
@@ -133,7 +133,8 @@ class MatterExport(BaseModel):
 async def export_matter(ctx: ServiceContext, matter_id: uuid.UUID) -> MatterExport:
     exported_at = ctx.clock()
     async with ctx.db.sessions() as session:
-        await _read_one_snapshot(session, is_sqlite=ctx.db.is_sqlite)
+        if not ctx.db.is_sqlite:
+            await _read_one_snapshot(session)
         found = (
             await session.execute(
                 select(Matter, Firm)
@@ -181,17 +182,14 @@ async def export_matter(ctx: ServiceContext, matter_id: uuid.UUID) -> MatterExpo
     )
 
 
-async def _read_one_snapshot(session: AsyncSession, *, is_sqlite: bool) -> None:
-    """Make every query of the export see the same committed state.
+async def _read_one_snapshot(session: AsyncSession) -> None:
+    """Make every query of the export see the same committed state on PostgreSQL.
 
-    PostgreSQL's default isolation gives each statement its own snapshot, and SQLite's
-    driver runs SELECTs outside any transaction; either way a text arriving mid-export
-    could show up in one table and not in another.
+    Its default isolation gives each statement its own snapshot, so a text arriving
+    mid-export could show up in one table and not in another. (A SQLite transaction
+    holds the database's one lock from its first statement: one state throughout.)
     """
-    if is_sqlite:
-        await session.execute(text("BEGIN"))
-    else:
-        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 async def _participants(

@@ -9,17 +9,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parley.db.conversations import add_to_conversation, is_participant
-from parley.db.messages import author_names
-from parley.db.models import Contact, Conversation, Firm, Message, ReplyLink
+from parley.db.conversations import add_to_conversation, is_participant, takes_part
+from parley.db.models import Contact, Conversation, Firm, Message, ReplyLink, StaffUser
 from parley.db.reply_links import link_by_token, newest_link_at
 from parley.domain.errors import NotFound, ParleyError
 from parley.domain.messages import Channel, clean_body
-from parley.domain.reply_tokens import form_token, same_token
+from parley.domain.reply_tokens import form_token, hash_token, same_token
 from parley.services.context import ServiceContext
 from parley.services.texting import queue_fresh_link
 
@@ -61,11 +61,12 @@ class ReplyPage:
 async def open_reply_page(ctx: ServiceContext, token: str, *, by_person: bool) -> ReplyPage:
     """The page; a person's first visit records when the link was opened."""
     now = ctx.clock()
-    async with ctx.db.transaction() as session:
-        link = await _usable_link(session, token, now)
-        if by_person and link.opened_at is None:
-            link.opened_at = now
-        return await _page(session, ctx, link)
+    # Reads that need no common snapshot, and a write that is one statement.
+    async with ctx.db.autocommit() as connection:
+        opened = await _usable_link(connection, token, now)
+        if by_person and opened.opened_at is None:
+            await connection.execute(_MARK_OPENED, {"link_id": opened.id, "opened": now})
+        return await _page(connection, ctx, opened)
 
 
 async def reply_through_link(
@@ -74,7 +75,8 @@ async def reply_through_link(
     """Save the contact's reply (channel quick_link), once per idempotency key."""
     now = ctx.clock()
     async with ctx.db.transaction() as session:
-        link = await _usable_link(session, token, now, for_update=True)
+        connection = await session.connection()
+        link = await _usable_link(connection, token, now, for_update=True)
         if not same_token(form, form_token(ctx.settings.secret_key, link.id)):
             raise FormForged("This form did not come from the reply page; open the link again.")
         text = clean_body(body)
@@ -95,9 +97,9 @@ async def reply_through_link(
                     created_at=now,
                 ),
             )
-            link.opened_at = link.opened_at or now
+            await connection.execute(_MARK_OPENED, {"link_id": link.id, "opened": now})
             await session.flush()
-        return await _page(session, ctx, link)
+        return await _page(connection, ctx, link)
 
 
 @dataclass(frozen=True)
@@ -123,52 +125,115 @@ async def text_fresh_link(ctx: ServiceContext, token: str) -> FreshLink:
     return FreshLink(True, "A new link is on its way by text.")
 
 
+class _OpenLink(NamedTuple):
+    """A link that works, with what the page's heading says."""
+
+    id: uuid.UUID
+    firm_id: uuid.UUID
+    conversation_id: uuid.UUID
+    contact_id: uuid.UUID
+    message_id: uuid.UUID
+    expires_at: datetime
+    opened_at: datetime | None
+    firm_name: str
+    subject: str
+    reader_name: str
+
+
+# Built once: the reply page is the busiest page, and building a statement costs
+# more than running it. One round trip for the link, whether its contact still takes
+# part, and the heading; one for the latest messages and their authors.
+_OPEN_LINK = (
+    select(
+        ReplyLink.id,
+        ReplyLink.firm_id,
+        ReplyLink.conversation_id,
+        ReplyLink.contact_id,
+        ReplyLink.message_id,
+        ReplyLink.expires_at,
+        ReplyLink.opened_at,
+        Firm.name,
+        Conversation.subject,
+        Contact.name,
+    )
+    .join(Firm, Firm.id == ReplyLink.firm_id)
+    .join(Conversation, Conversation.id == ReplyLink.conversation_id)
+    .join(Contact, Contact.id == ReplyLink.contact_id)
+    .where(
+        ReplyLink.token_hash == bindparam("token_hash"),
+        takes_part(ReplyLink.conversation_id, ReplyLink.contact_id),
+    )
+)
+_OPEN_LINK_FOR_UPDATE = _OPEN_LINK.with_for_update(of=ReplyLink)
+_MARK_OPENED = (
+    update(ReplyLink)
+    .where(ReplyLink.id == bindparam("link_id"), ReplyLink.opened_at.is_(None))
+    .values(opened_at=bindparam("opened"))
+)
+_LATEST_MESSAGES = (
+    select(
+        Message.id,
+        Message.author_staff_id,
+        Message.author_contact_id,
+        Message.channel,
+        Message.created_at,
+        Message.body,
+        func.coalesce(StaffUser.name, Contact.name),
+    )
+    .outerjoin(StaffUser, StaffUser.id == Message.author_staff_id)
+    .outerjoin(Contact, Contact.id == Message.author_contact_id)
+    .where(Message.conversation_id == bindparam("conversation_id"))
+    .order_by(Message.created_at.desc(), Message.id.desc())
+    .limit(PAGE_MESSAGES + 1)
+)
+
+
 async def _usable_link(
-    session: AsyncSession, token: str, now: datetime, *, for_update: bool = False
-) -> ReplyLink:
-    link = await link_by_token(session, token, for_update=for_update)
+    connection: AsyncConnection, token: str, now: datetime, *, for_update: bool = False
+) -> _OpenLink:
+    query = _OPEN_LINK_FOR_UPDATE if for_update else _OPEN_LINK
+    row = (await connection.execute(query, {"token_hash": hash_token(token)})).one_or_none()
     # A contact who left the conversation loses access at once; say no more than
     # "not found" so a link reveals nothing once it stops working.
-    if link is None or not await is_participant(session, link.conversation_id, link.contact_id):
+    if row is None:
         raise NotFound("This link does not work.")
+    link = _OpenLink._make(row)
     if now >= link.expires_at:
         raise LinkExpired("This link has expired.")
     return link
 
 
-async def _page(session: AsyncSession, ctx: ServiceContext, link: ReplyLink) -> ReplyPage:
-    firm = await session.get_one(Firm, link.firm_id)
-    conversation = await session.get_one(Conversation, link.conversation_id)
-    reader = await session.get_one(Contact, link.contact_id)
-    latest = list(
-        await session.scalars(
-            select(Message)
-            .where(Message.conversation_id == conversation.id)
-            .order_by(Message.created_at.desc(), Message.id.desc())
-            .limit(PAGE_MESSAGES + 1)
-        )
-    )
+async def _page(connection: AsyncConnection, ctx: ServiceContext, link: _OpenLink) -> ReplyPage:
+    result = await connection.execute(_LATEST_MESSAGES, {"conversation_id": link.conversation_id})
+    latest = result.all()
     shown = list(reversed(latest[:PAGE_MESSAGES]))
-    names = await author_names(session, shown)
     return ReplyPage(
-        firm_name=firm.name,
-        subject=conversation.subject,
-        reader_name=reader.name,
-        messages=[_page_message(m, names, reader.id) for m in shown],
+        firm_name=link.firm_name,
+        subject=link.subject,
+        reader_name=link.reader_name,
+        messages=[_page_message(_Shown._make(row), link.contact_id) for row in shown],
         earlier=len(latest) - len(shown),
         form_token=form_token(ctx.settings.secret_key, link.id),
     )
 
 
-def _page_message(message: Message, names: dict[uuid.UUID, str], reader: uuid.UUID) -> PageMessage:
-    author_id = message.author_staff_id or message.author_contact_id
-    assert author_id is not None
+class _Shown(NamedTuple):
+    id: uuid.UUID
+    author_staff_id: uuid.UUID | None
+    author_contact_id: uuid.UUID | None
+    channel: str
+    created_at: datetime
+    body: str
+    author: str
+
+
+def _page_message(message: _Shown, reader: uuid.UUID) -> PageMessage:
     long = len(message.body) > CUT_AT
     cut = message.body.rfind(" ", 0, CUT_AT) if long else -1
     cut = cut if cut > CUT_AT // 2 else CUT_AT
     return PageMessage(
         id=message.id,
-        author=names[author_id],
+        author=message.author,
         from_reader=message.author_contact_id == reader,
         from_firm=message.author_staff_id is not None,
         channel=message.channel,

@@ -6,14 +6,22 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from parley.db.engine import Database
 from parley.dispatch.runner import run_dispatcher
+from parley.process import freeze_startup_heap
 from parley.services.context import ServiceContext
 from parley.settings import Settings
 from parley.simulator.mount import simulator_for
@@ -34,6 +42,42 @@ from parley.web.security import (
 from parley.web.webhooks.twilio import router as twilio_router
 
 STATIC = Path(__file__).parent / "static"
+WEBHOOKS = "/webhooks/"
+
+
+class ParleyApp(FastAPI):
+    """FastAPI for the API and pages; Twilio's webhooks on a bare Starlette lane.
+
+    The lane has the same error handlers and body limits and none of FastAPI's
+    routing and dependency layers: status callbacks are most of the traffic, and
+    those layers cost more than the callback's own work (bench/README.md).
+    """
+
+    def __init__(self, *, webhooks: list[APIRoute], ctx: ServiceContext, **options: Any) -> None:
+        super().__init__(**options)
+        self.webhook_routes = webhooks
+        self.webhook_lane = Starlette(
+            routes=[Route(r.path, r.endpoint, methods=sorted(r.methods or ())) for r in webhooks],
+            middleware=[Middleware(BodyLimits)],
+        )
+        self.webhook_lane.state.ctx = ctx
+        install_error_handlers(self.webhook_lane)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(WEBHOOKS):
+            await self.webhook_lane(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        if not self.openapi_schema:
+            self.openapi_schema = get_openapi(
+                title=self.title,
+                version=self.version,
+                summary=self.summary,
+                routes=[*self.routes, *self.webhook_routes],
+            )
+        return self.openapi_schema
 
 
 def create_app(
@@ -42,7 +86,7 @@ def create_app(
     ctx: ServiceContext | None = None,
     with_dispatcher: bool = False,
     with_simulator: bool = False,
-) -> FastAPI:
+) -> ParleyApp:
     """The app; optionally with the dispatcher in-process and the simulator at /sim."""
     # A context handed in belongs to the caller (tests, the demo); one made here is ours.
     owns_db = ctx is None
@@ -53,6 +97,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        freeze_startup_heap()
         stop = asyncio.Event()
         dispatcher = asyncio.create_task(run_dispatcher(service, stop)) if with_dispatcher else None
         try:
@@ -64,7 +109,9 @@ def create_app(
             if owns_db:
                 await service.db.dispose()
 
-    app = FastAPI(
+    app = ParleyApp(
+        webhooks=[r for r in twilio_router.routes if isinstance(r, APIRoute)],
+        ctx=ctx,
         title="Parley",
         summary="Client messaging for law firms: matter conversations and two-way SMS.",
         version="1",
@@ -74,7 +121,6 @@ def create_app(
     app.state.reply_limits = ReplyLimits()
     install_error_handlers(app)
     app.include_router(api_router)
-    app.include_router(twilio_router)
     app.include_router(reply_router)
     app.include_router(app_links_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
 
@@ -50,15 +52,14 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> JSONRe
     return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ParleyError)
+def install_error_handlers(app: Starlette) -> None:
+    """On the FastAPI app and on the webhooks' own lane alike."""
+
     async def parley_error(_: Request, error: ParleyError) -> JSONResponse:
         status = next((s for kind, s in _STATUS.items() if isinstance(error, kind)), 400)
         extra = {"field": error.field} if isinstance(error, InvalidInput) and error.field else {}
         return error_response(status, error.code, error.message, **extra)
 
-    @app.exception_handler(DBAPIError)
-    @app.exception_handler(OSError)
     async def database_away(_: Request, error: Exception) -> JSONResponse:
         if not is_database_unavailable(error):
             raise error
@@ -70,12 +71,10 @@ def install_error_handlers(app: FastAPI) -> None:
         response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
         return response
 
-    @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
         problems = [_describe(e) for e in error.errors()]
         return error_response(422, "invalid_input", " ".join(problems))
 
-    @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         if error.status_code == 400 and isinstance(error.__cause__, UnicodeDecodeError):
             # Bytes that are not UTF-8 are as much "not JSON" as a missing brace.
@@ -95,6 +94,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if error.status_code == 405:
             response.headers["Allow"] = _allowed_methods(request)
         return response
+
+    handlers: dict[type[Exception], Callable[[Request, Any], Awaitable[Response]]] = {
+        ParleyError: parley_error,
+        DBAPIError: database_away,
+        OSError: database_away,
+        RequestValidationError: invalid_request,
+        HTTPException: http_error,
+    }
+    for kind, handler in handlers.items():
+        app.add_exception_handler(kind, handler)
 
 
 def _allowed_methods(request: Request) -> str:
