@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from parley.db.engine import is_database_unavailable
 
@@ -25,6 +26,11 @@ def wrapped(driver_error: Exception) -> DBAPIError:
         (wrapped(asyncpg.exceptions.AdminShutdownError("terminating connection")), True),
         (wrapped(asyncpg.ConnectionDoesNotExistError("connection was closed")), True),
         (OperationalError("SELECT 1", {}, Exception("database is locked")), True),
+        # Unwrapped: the status-callback path runs on asyncpg's own connection.
+        (asyncpg.ConnectionDoesNotExistError("connection was closed"), True),
+        (asyncpg.exceptions.AdminShutdownError("terminating connection"), True),
+        (PoolTimeout("QueuePool limit of size 40 overflow 0 reached"), True),
+        (asyncpg.exceptions.DeadlockDetectedError("deadlock detected"), False),
         (wrapped(asyncpg.exceptions.DeadlockDetectedError("deadlock detected")), False),
         (IntegrityError("INSERT", {}, Exception("duplicate key")), False),
         (ValueError("a bug"), False),

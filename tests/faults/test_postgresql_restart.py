@@ -1,6 +1,7 @@
 """PostgreSQL crashes and restarts under load: every request the service accepted is kept.
 
-Staff send messages as SMS and clients text in, from several connections at once,
+Staff send messages as SMS, clients text in and Twilio reports on the texts, from
+several connections at once,
 while the database is killed without a clean shutdown and started again. The service
 is not touched: it must answer 503 (never a 500) while the database is away, find it
 again by itself, and afterwards every message and text it answered 2xx for must be in
@@ -10,6 +11,7 @@ the database, every accepted SMS handed to the carrier exactly once.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,17 +22,17 @@ import pytest
 from sqlalchemy import select
 
 from parley.db import migrate
-from parley.db.models import InboundText, Message, SmsDelivery
+from parley.db.models import DeliveryEvent, InboundText, Message, SmsDelivery
 from tests.conftest import make_firm
 from tests.support.api import new_contact, new_conversation
 from tests.support.live import LiveSystem, eventually, live_system
 from tests.support.restartable_postgres import RestartableServer, restartable_postgres
-from tests.support.twilio_webhooks import new_sid, text_in
+from tests.support.twilio_webhooks import new_sid, status_reported, text_in
 
 pytestmark = pytest.mark.slow
 
 FIRM_NUMBER, DANA = "+12025550100", "+12025550142"
-SENDERS = TEXTERS = 4
+SENDERS = TEXTERS = REPORTERS = 3
 BEFORE_CRASH, AFTER_RESTART = 1.5, 3.0
 
 
@@ -45,6 +47,7 @@ def database() -> Iterator[RestartableServer]:
 class Load:
     messages: list[tuple[str, str]] = field(default_factory=list)  # (id, body) answered 201
     texts: list[str] = field(default_factory=list)  # MessageSids answered 200
+    reports: Counter[str] = field(default_factory=Counter)  # failures answered 204, by text
     refusals: Counter[int] = field(default_factory=Counter)
     accepted_since_restart: int = 0
     restarted: bool = False
@@ -86,6 +89,31 @@ async def text_in_replies(live: LiveSystem, load: Load) -> None:
             load.refused(response)
 
 
+async def report_statuses(live: LiveSystem, load: Load) -> None:
+    """Twilio reporting failures of texts it took (extra events: a final state stays)."""
+    taken: list[tuple[str, str]] = []  # (delivery id, provider id), read before the crash
+    while not load.stop:
+        if not taken:
+            async with live.ctx.db.sessions() as session:
+                rows = await session.execute(
+                    select(SmsDelivery.id, SmsDelivery.provider_id)
+                    .where(SmsDelivery.provider_id.is_not(None))
+                    .limit(100)
+                )
+            taken = [(str(delivery), str(sid)) for delivery, sid in rows]
+            await asyncio.sleep(0 if taken else 0.05)
+            continue
+        delivery, sid = random.choice(taken)
+        response = await status_reported(
+            live.api, live.ctx, delivery_id=delivery, sid=sid, status="failed"
+        )
+        if response.status_code == 204:
+            load.reports[delivery] += 1
+            load.accepted()
+        else:
+            load.refused(response)
+
+
 async def test_a_crash_and_restart_under_load_loses_nothing_the_service_accepted(
     database: RestartableServer,
 ) -> None:
@@ -101,6 +129,7 @@ async def test_a_crash_and_restart_under_load_loses_nothing_the_service_accepted
                 for _ in range(SENDERS)
             ),
             *(asyncio.create_task(text_in_replies(live, load)) for _ in range(TEXTERS)),
+            *(asyncio.create_task(report_statuses(live, load)) for _ in range(REPORTERS)),
         ]
         await asyncio.sleep(BEFORE_CRASH)
         crashed_at = time.monotonic()
@@ -110,7 +139,8 @@ async def test_a_crash_and_restart_under_load_loses_nothing_the_service_accepted
         load.stop = True
         await asyncio.gather(*workers)
         print(
-            f"\naccepted {len(load.messages)} messages and {len(load.texts)} texts, "
+            f"\naccepted {len(load.messages)} messages, {len(load.texts)} texts and "
+            f"{load.reports.total()} status reports, "
             f"{load.accepted_since_restart} after the restart "
             f"({time.monotonic() - crashed_at:.1f}s after the crash); refused {dict(load.refusals)}"
         )
@@ -120,8 +150,17 @@ async def test_a_crash_and_restart_under_load_loses_nothing_the_service_accepted
         async with live.ctx.db.sessions() as session:
             kept_messages = set(await session.scalars(select(Message.id)))
             kept_texts = set(await session.scalars(select(InboundText.provider_id)))
+            kept_reports = Counter(
+                str(delivery)
+                for delivery in await session.scalars(
+                    select(DeliveryEvent.delivery_id).where(
+                        DeliveryEvent.provider_status == "failed"
+                    )
+                )
+            )
         assert {m for m, _ in load.messages} <= {str(m) for m in kept_messages}
         assert set(load.texts) <= kept_texts
+        assert all(kept_reports[d] >= n for d, n in load.reports.items())
 
         async def every_accepted_text_handed_over() -> bool:
             async with live.ctx.db.sessions() as session:

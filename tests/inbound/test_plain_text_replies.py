@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -177,6 +178,23 @@ async def test_a_duplicate_webhook_delivery_is_handled_once(
     assert first.text == second.text
     bodies = [m["body"] for m in await messages_of(api, firm.headers, conversation)]
     assert bodies.count("Once") == 1
+
+
+async def test_retries_arriving_together_are_stored_and_filed_once(
+    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin, dana: dict[str, Any]
+) -> None:
+    conversation, _ = await texted_conversation(api, firm, dana, "Probate")
+    sid = "SM" + "c" * 32
+    answers = await asyncio.gather(
+        *(text_in(api, ctx, from_=DANA, to=firm.sms_number, body="Twice?", sid=sid) for _ in "1234")
+    )
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.text for a in answers}) == 1
+    bodies = [m["body"] for m in await messages_of(api, firm.headers, conversation)]
+    assert bodies.count("Twice?") == 1
+    async with ctx.db.sessions() as session:
+        stored = await session.scalar(select(func.count()).select_from(InboundText))
+    assert stored == 1
 
 
 async def test_a_text_to_a_number_no_firm_has_is_stored_as_unroutable(

@@ -11,6 +11,7 @@ from parley.providers.twilio.signature import sign
 from parley.services.context import ServiceContext
 
 INBOUND_PATH = "/webhooks/twilio/inbound"
+STATUS_PATH = "/webhooks/twilio/status"
 _sids = itertools.count(1)
 
 
@@ -53,3 +54,21 @@ async def text_in(
         url = ctx.settings.public_url.rstrip("/") + INBOUND_PATH
         headers["X-Twilio-Signature"] = sign(ctx.settings.twilio_auth_token, url, params)
     return await api.post(INBOUND_PATH, data=params, headers=headers)
+
+
+async def status_reported(
+    api: httpx.AsyncClient, ctx: ServiceContext, *, delivery_id: str, sid: str, status: str
+) -> httpx.Response:
+    """Twilio's status callback for one of our texts, to the URL the dispatcher gave it."""
+    params = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": ctx.settings.twilio_account_sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "ApiVersion": "2010-04-01",
+    }
+    path = f"{STATUS_PATH}?d={delivery_id}"
+    url = ctx.settings.public_url.rstrip("/") + path
+    headers = {"X-Twilio-Signature": sign(ctx.settings.twilio_auth_token, url, params)}
+    return await api.post(path, data=params, headers=headers)

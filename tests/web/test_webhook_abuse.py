@@ -195,3 +195,19 @@ async def test_an_overlong_status_field_is_422_not_a_server_error(
     assert field in response.json()["error"]["message"]
     async with ctx.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(DeliveryEvent)) == 0
+
+
+@pytest.mark.parametrize("path", ["/webhooks/twilio/status", INBOUND_PATH])
+async def test_a_webhook_asked_with_get_is_405_naming_post(
+    api: httpx.AsyncClient, path: str
+) -> None:
+    response = await api.get(path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_an_unknown_webhook_is_a_404_in_the_error_shape(api: httpx.AsyncClient) -> None:
+    response = await api.post("/webhooks/twilio/voice", data={"CallSid": "CA1"})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

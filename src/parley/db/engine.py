@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -78,8 +79,16 @@ class Database:
         await self.engine.dispose()
 
 
-# Connection lost or refused, or the server shutting down or starting up.
-_AWAY = (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)
+# Connection lost or refused, the server shutting down or starting up, or every pooled
+# connection busy for the pool's whole timeout. (asyncpg's own errors arrive unwrapped
+# from the status-callback path, which runs on the driver's connection.)
+_AWAY = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.ConnectionDoesNotExistError,
+    PoolTimeout,
+)
 
 
 def is_database_unavailable(error: BaseException) -> bool:

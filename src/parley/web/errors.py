@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
@@ -99,6 +101,9 @@ def install_error_handlers(app: Starlette) -> None:
         ParleyError: parley_error,
         DBAPIError: database_away,
         OSError: database_away,
+        asyncpg.InterfaceError: database_away,
+        asyncpg.PostgresError: database_away,
+        PoolTimeout: database_away,
         RequestValidationError: invalid_request,
         HTTPException: http_error,
     }
