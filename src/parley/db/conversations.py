@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Exists, SQLColumnExpression, exists, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    Exists,
+    SQLColumnExpression,
+    Table,
+    bindparam,
+    exists,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from parley.db.models import Contact, Conversation, ConversationParticipant, Matter, Message
+from parley.db.types import new_id
 
 
 async def current_participants(
@@ -61,16 +74,55 @@ async def conversation_of_firm(
     return await session.get(Conversation, conversation_id)
 
 
-async def add_to_conversation(session: AsyncSession, message: Message) -> None:
+@dataclass(frozen=True)
+class ClientMessage:
+    """A message a client wrote: a text filed into a conversation, or a reply-page answer."""
+
+    firm_id: uuid.UUID
+    conversation_id: uuid.UUID
+    contact_id: uuid.UUID
+    body: str
+    channel: str
+    in_reply_to_id: uuid.UUID | None
+    created_at: datetime
+    media: list[dict[str, str]] | None = None
+    idempotency_key: str | None = None
+    id: uuid.UUID = field(default_factory=new_id)
+
+
+async def add_client_message(connection: AsyncConnection, message: ClientMessage) -> None:
     """Adds `message` to its conversation, which rises in lists.
 
     The conversation's row is updated, and so locked, before the message is inserted:
     the insert takes a key-share lock on it, and two replies that each held one while
     waiting to lock it would deadlock.
     """
-    await session.execute(
-        update(Conversation)
-        .where(Conversation.id == message.conversation_id)
-        .values(last_activity_at=message.created_at)
+    await connection.execute(
+        _TOUCH_CONVERSATION,
+        {"conversation_id": message.conversation_id, "at": message.created_at},
     )
-    session.add(message)
+    await connection.execute(
+        _INSERT_MESSAGE,
+        {
+            "id": message.id,
+            "firm_id": message.firm_id,
+            "conversation_id": message.conversation_id,
+            "author_contact_id": message.contact_id,
+            "body": message.body,
+            "channel": message.channel,
+            "in_reply_to_id": message.in_reply_to_id,
+            "media": message.media,
+            "idempotency_key": message.idempotency_key,
+            "created_at": message.created_at,
+        },
+    )
+
+
+# Built once: every reply from a client runs them.
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_TOUCH_CONVERSATION = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
+    .values(last_activity_at=bindparam("at"))
+)
+_INSERT_MESSAGE = insert(cast(Table, Message.__table__))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import bindparam, exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from parley.db.models import SmsOptOut
 
@@ -31,5 +31,7 @@ _IS_OPTED_OUT = select(
 )
 
 
-async def is_opted_out(session: AsyncSession, firm_id: uuid.UUID, number: str) -> bool:
+async def is_opted_out(
+    session: AsyncSession | AsyncConnection, firm_id: uuid.UUID, number: str
+) -> bool:
     return bool(await session.scalar(_IS_OPTED_OUT, {"firm_id": firm_id, "number": number}))

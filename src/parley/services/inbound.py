@@ -13,19 +13,18 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import BindParameter, Table, bindparam, delete, select, update
+from sqlalchemy import BindParameter, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parley.db.conversations import add_to_conversation
+from parley.db.conversations import ClientMessage, add_client_message
 from parley.db.inbound import sender_facts
 from parley.db.models import (
     ConsentEvent,
     Firm,
     FirmSmsNumber,
     InboundText,
-    Message,
     SmsOptOut,
 )
 from parley.db.opt_outs import is_opted_out
@@ -65,14 +64,13 @@ class ReceivedText:
 async def receive_text(ctx: ServiceContext, received: ReceivedText) -> str | None:
     """Store and handle one inbound text; returns the text to answer with, if any."""
     await _store_as_received(ctx, received)
-    async with ctx.db.transaction() as session:
-        connection = await session.connection()
+    async with ctx.db.core_transaction() as connection:
         found = await connection.execute(_TEXT_TO_HANDLE, {"provider_id": received.provider_id})
         text = _StoredText._make(found.one())
         if text.handled_at is not None:
             return text.reply_body  # a retry of a text handled already: the same answer
         now = ctx.clock()
-        handling = await _handle(session, ctx, text, now)
+        handling = await _handle(connection, ctx, text, now)
         await connection.execute(
             _RECORD_HANDLING, {"text_id": text.id, "handled_at": now, **asdict(handling)}
         )
@@ -127,19 +125,19 @@ async def _store_as_received(ctx: ServiceContext, received: ReceivedText) -> Non
 
 
 async def _handle(
-    session: AsyncSession, ctx: ServiceContext, text: _StoredText, now: datetime
+    connection: AsyncConnection, ctx: ServiceContext, text: _StoredText, now: datetime
 ) -> _Handling:
     if text.firm_id is None:
         log.warning("text %s to %s: no firm has that number", text.provider_id, text.to_number)
         return _Handling(Outcome.UNROUTABLE)
     keyword = classify_keyword(text.body)
     if keyword is not None:
-        return await _obey_keyword(session, ctx, text, keyword, now)
-    return await _route_reply(session, ctx, text, now)
+        return await _obey_keyword(connection, ctx, text, keyword, now)
+    return await _route_reply(connection, ctx, text, now)
 
 
 async def _obey_keyword(
-    session: AsyncSession,
+    connection: AsyncConnection,
     ctx: ServiceContext,
     text: _StoredText,
     keyword: Keyword,
@@ -148,25 +146,27 @@ async def _obey_keyword(
     assert text.firm_id is not None and text.firm_name is not None
     firm_id, number = text.firm_id, text.from_number
     if keyword is Keyword.STOP:
-        if not await is_opted_out(session, firm_id, number):
-            session.add(SmsOptOut(firm_id=firm_id, phone_number=number, opted_out_at=now))
-        _record_consent(session, firm_id, text, "opt_out", now)
+        if not await is_opted_out(connection, firm_id, number):
+            await connection.execute(
+                insert(SmsOptOut).values(firm_id=firm_id, phone_number=number, opted_out_at=now)
+            )
+        await _record_consent(connection, firm_id, text, "opt_out", now)
     elif keyword is Keyword.START:
-        await session.execute(
+        await connection.execute(
             delete(SmsOptOut).where(SmsOptOut.firm_id == firm_id, SmsOptOut.phone_number == number)
         )
-        _record_consent(session, firm_id, text, "opt_in", now)
+        await _record_consent(connection, firm_id, text, "opt_in", now)
     answer = None
     if not ctx.settings.provider_answers_keywords:
         answer = keyword_answer(keyword, text.firm_name, text.firm_email_from)
     return _Handling(Outcome.KEYWORD, reply_body=answer, keyword=keyword)
 
 
-def _record_consent(
-    session: AsyncSession, firm_id: uuid.UUID, text: _StoredText, action: str, now: datetime
+async def _record_consent(
+    connection: AsyncConnection, firm_id: uuid.UUID, text: _StoredText, action: str, now: datetime
 ) -> None:
-    session.add(
-        ConsentEvent(
+    await connection.execute(
+        insert(ConsentEvent).values(
             firm_id=firm_id,
             phone_number=text.from_number,
             action=action,
@@ -198,22 +198,21 @@ async def routing_facts(
 
 
 async def _route_reply(
-    session: AsyncSession, ctx: ServiceContext, text: _StoredText, now: datetime
+    connection: AsyncConnection, ctx: ServiceContext, text: _StoredText, now: datetime
 ) -> _Handling:
     assert text.firm_id is not None and text.firm_name is not None
-    connection = await session.connection()
     facts = await routing_facts(connection, ctx, text.firm_id, text.from_number, now)
     decision = decide_reply_route(facts)
     if isinstance(decision, FileInConversation):
-        message = await file_text(
-            session,
+        message_id = await file_text(
+            connection,
             FiledWords(text.firm_id, text.body, text.media),
             decision.conversation_id,
             decision.contact_id,
             decision.in_reply_to_id,
             now,
         )
-        return _Handling(Outcome.FILED, contact_id=decision.contact_id, message_id=message.id)
+        return _Handling(Outcome.FILED, contact_id=decision.contact_id, message_id=message_id)
     assert isinstance(decision, HoldInInbox)
     held = _Handling(Outcome.HELD, hold_reason=decision.reason, contact_id=decision.contact_id)
     if not decision.send_notice:
@@ -231,27 +230,27 @@ class FiledWords(NamedTuple):
 
 
 async def file_text(
-    session: AsyncSession,
+    connection: AsyncConnection,
     text: FiledWords,
     conversation_id: uuid.UUID,
     contact_id: uuid.UUID,
     in_reply_to_id: uuid.UUID | None,
     now: datetime,
-) -> Message:
-    """The text becomes a message from the contact, and the conversation rises in lists."""
-    message = Message(
+) -> uuid.UUID:
+    """The text becomes a message from the contact (its id returned); the conversation
+    rises in lists."""
+    message = ClientMessage(
         firm_id=text.firm_id,
         conversation_id=conversation_id,
-        author_contact_id=contact_id,
+        contact_id=contact_id,
         body=text.body,
         channel=Channel.SMS,
         in_reply_to_id=in_reply_to_id,
         media=text.media or None,
         created_at=now,
     )
-    await add_to_conversation(session, message)
-    await session.flush()
-    return message
+    await add_client_message(connection, message)
+    return message.id
 
 
 # Built once: every text runs them.

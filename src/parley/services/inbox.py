@@ -74,7 +74,9 @@ async def file_from_inbox(
             )
         assert text.firm_id is not None  # held texts are the firm's
         words = FiledWords(text.firm_id, text.body, text.media)
-        message = await file_text(session, words, conversation.id, contact.id, None, now)
+        connection = await session.connection()
+        message_id = await file_text(connection, words, conversation.id, contact.id, None, now)
+        message = await session.get_one(Message, message_id)
         text.message_id = message.id
         text.contact_id = contact.id
         text.filed_by_staff_id = scope.staff_id

@@ -14,7 +14,12 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parley.db.conversations import add_to_conversation, is_participant, takes_part
+from parley.db.conversations import (
+    ClientMessage,
+    add_client_message,
+    is_participant,
+    takes_part,
+)
 from parley.db.models import Contact, Conversation, Firm, Message, ReplyLink, StaffUser
 from parley.db.reply_links import link_by_token, newest_link_at
 from parley.domain.errors import NotFound, ParleyError
@@ -74,31 +79,25 @@ async def reply_through_link(
 ) -> ReplyPage:
     """Save the contact's reply (channel quick_link), once per idempotency key."""
     now = ctx.clock()
-    async with ctx.db.transaction() as session:
-        connection = await session.connection()
+    async with ctx.db.core_transaction() as connection:
         link = await _usable_link(connection, token, now, for_update=True)
         if not same_token(form, form_token(ctx.settings.secret_key, link.id)):
             raise FormForged("This form did not come from the reply page; open the link again.")
         text = clean_body(body)
-        already = await session.scalar(
-            select(Message.id).where(Message.idempotency_key == idempotency_key)
-        )
+        already = await connection.scalar(_REPLY_WITH_KEY, {"key": idempotency_key})
         if already is None:
-            await add_to_conversation(
-                session,
-                Message(
-                    firm_id=link.firm_id,
-                    conversation_id=link.conversation_id,
-                    author_contact_id=link.contact_id,
-                    body=text,
-                    channel=Channel.QUICK_LINK,
-                    in_reply_to_id=link.message_id,
-                    idempotency_key=idempotency_key,
-                    created_at=now,
-                ),
+            reply = ClientMessage(
+                firm_id=link.firm_id,
+                conversation_id=link.conversation_id,
+                contact_id=link.contact_id,
+                body=text,
+                channel=Channel.QUICK_LINK,
+                in_reply_to_id=link.message_id,
+                idempotency_key=idempotency_key,
+                created_at=now,
             )
+            await add_client_message(connection, reply)
             await connection.execute(_MARK_OPENED, {"link_id": link.id, "opened": now})
-            await session.flush()
         return await _page(connection, ctx, link)
 
 
@@ -165,6 +164,7 @@ _OPEN_LINK = (
     )
 )
 _OPEN_LINK_FOR_UPDATE = _OPEN_LINK.with_for_update(of=ReplyLink)
+_REPLY_WITH_KEY = select(Message.id).where(Message.idempotency_key == bindparam("key"))
 _MARK_OPENED = (
     update(ReplyLink)
     .where(ReplyLink.id == bindparam("link_id"), ReplyLink.opened_at.is_(None))
