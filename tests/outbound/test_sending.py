@@ -14,6 +14,7 @@ from parley.simulator.state import Outcome
 from tests.conftest import StaffLogin, make_firm
 from tests.support.api import new_contact, new_conversation, post
 from tests.support.live import LiveSystem, eventually, live_system
+from tests.support.twilio_webhooks import text_in
 
 FIRM_NUMBER = "+12025550100"
 DANA, LEE = "+12025550142", "+12025550143"
@@ -124,6 +125,22 @@ async def test_an_opted_out_client_is_not_texted_and_the_provider_never_called(
     assert (dana_sms["to"], dana_sms["status"]) == (DANA, "failed")
     assert dana_sms["error_message"].startswith("Opted out")
     assert [r.to for r in live.sim.create_requests] == [LEE]
+
+
+async def test_a_stop_that_arrives_while_the_text_is_queued_holds_it_back(
+    database_url: str,
+) -> None:
+    async with live_system(database_url, with_dispatcher=False) as live:
+        firm = await make_firm(live.ctx, "Hale & Marsh LLP", FIRM_NUMBER, "a@h.example")
+        conversation = await conversation_with(live, firm, ("Dana", DANA))
+        message = await send(live, firm, conversation, "Your hearing moved.")
+        stop = await text_in(live.api, live.ctx, from_=DANA, to=FIRM_NUMBER, body="STOP")
+        assert stop.status_code == 200
+        async with live.dispatcher():
+            await eventually(lambda: _status_is(live, firm, message["id"], "failed"))
+        (sms,) = await sms_of(live, firm, message["id"])
+        assert sms["error_message"].startswith("Opted out")
+        assert live.sim.create_requests == []
 
 
 async def test_participants_without_a_mobile_are_listed_as_not_texted(

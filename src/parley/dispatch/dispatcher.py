@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import cast
+from typing import NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, exists, func, select, update
 
@@ -82,9 +82,9 @@ class Dispatcher:
                         # still there when it is back, so wait a poll and claim again.
                         log.exception("claiming queued texts failed; trying again")
                         claimed, free = [], 0
-                    for delivery in claimed:
-                        task = asyncio.create_task(self._deliver(delivery))
-                        self._inflight[delivery.id] = task
+                    for text in claimed:
+                        task = asyncio.create_task(self._deliver(text))
+                        self._inflight[text.delivery.id] = task
                     if len(claimed) < free or free == 0:
                         await self._wait_for_work(stop)
             finally:
@@ -105,16 +105,24 @@ class Dispatcher:
             signal.cancel()
         wakeup.clear()
 
-    async def _claim(self, limit: int) -> list[SmsDelivery]:
+    async def _claim(self, limit: int) -> list[_Claimed]:
         now = self.ctx.clock()
         async with self.ctx.db.transaction() as session:
-            return await claim_due(
+            deliveries = await claim_due(
                 session,
                 worker=self.config.worker_id,
                 now=now,
                 lease_until=now + self.config.lease,
                 limit=limit,
             )
+            if not deliveries:
+                return []
+            # For the whole batch in one query. Whether the client opted out is asked
+            # here, just before the sends: a STOP that came while a text was queued
+            # still holds it back.
+            found = await session.execute(_LINKS_AND_OPT_OUTS, {"ids": [d.id for d in deliveries]})
+            facts = {delivery_id: (link_id, opted_out) for delivery_id, link_id, opted_out in found}
+        return [_Claimed(d, *facts[d.id]) for d in deliveries]
 
     async def _keep_claims(self, stop: asyncio.Event) -> None:
         interval = self.config.lease.total_seconds() / 3
@@ -134,9 +142,10 @@ class Dispatcher:
                 # A lapsed claim only lets another worker ask the provider first.
                 log.exception("renewing claims failed; trying again next beat")
 
-    async def _deliver(self, delivery: SmsDelivery) -> None:
+    async def _deliver(self, text: _Claimed) -> None:
+        delivery = text.delivery
         try:
-            await self._send(delivery)
+            await self._send(text)
         except Exception:
             log.exception("sending delivery %s failed unexpectedly", delivery.id)
             await self._record_failure(
@@ -145,14 +154,9 @@ class Dispatcher:
         finally:
             self._inflight.pop(delivery.id, None)
 
-    async def _send(self, delivery: SmsDelivery) -> None:
-        async with self.ctx.db.autocommit() as connection:
-            found = await connection.execute(
-                _LINK_AND_OPT_OUT,
-                {"delivery_id": delivery.id, "firm_id": delivery.firm_id, "to": delivery.to_number},
-            )
-            link_id, opted_out = found.one()
-        if opted_out:
+    async def _send(self, claimed: _Claimed) -> None:
+        delivery, link_id = claimed.delivery, claimed.link_id
+        if claimed.opted_out:
             await self._record_failure(
                 delivery, SendFailed(OPTED_OUT, permanent=True, code="opted_out")
             )
@@ -233,13 +237,26 @@ class Dispatcher:
 
 
 _DELIVERIES = cast(Table, SmsDelivery.__table__)
-# Built once, run for every text. Whether the client opted out is asked just before the
-# send, so a STOP that arrived while the text was queued still holds it back.
-_LINK_AND_OPT_OUT = select(
-    select(ReplyLink.id).where(ReplyLink.delivery_id == bindparam("delivery_id")).scalar_subquery(),
-    exists().where(
-        SmsOptOut.firm_id == bindparam("firm_id"), SmsOptOut.phone_number == bindparam("to")
-    ),
+
+
+class _Claimed(NamedTuple):
+    delivery: SmsDelivery
+    link_id: uuid.UUID | None
+    opted_out: bool
+
+
+# Built once: run for every batch claimed, and every text sent.
+_LINKS_AND_OPT_OUTS = (
+    select(
+        SmsDelivery.id,
+        ReplyLink.id,
+        exists().where(
+            SmsOptOut.firm_id == SmsDelivery.firm_id,
+            SmsOptOut.phone_number == SmsDelivery.to_number,
+        ),
+    )
+    .outerjoin(ReplyLink, ReplyLink.delivery_id == SmsDelivery.id)
+    .where(SmsDelivery.id.in_(bindparam("ids", expanding=True)))
 )
 # A status callback may have recorded the provider's id first; it is the same text.
 _RECORD_ACCEPTED = (
