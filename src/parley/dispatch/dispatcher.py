@@ -75,34 +75,48 @@ class Dispatcher:
             try:
                 while not stop.is_set():
                     free = self.config.concurrency - len(self._inflight)
+                    if free == 0:
+                        await self._wait_for_work(stop, room=self._claim_batch)
+                        continue
                     try:
-                        claimed = await self._claim(free) if free > 0 else []
+                        claimed = await self._claim(free)
                     except Exception:
                         # The database is away (a restart, a failover): the queue is
                         # still there when it is back, so wait a poll and claim again.
                         log.exception("claiming queued texts failed; trying again")
-                        claimed, free = [], 0
+                        claimed = []
                     for text in claimed:
                         task = asyncio.create_task(self._deliver(text))
                         self._inflight[text.delivery.id] = task
-                    if len(claimed) < free or free == 0:
+                    if len(claimed) < free:  # nothing more is due: wait for news
                         await self._wait_for_work(stop)
             finally:
                 heartbeat.cancel()
                 if self._inflight:
                     await asyncio.wait(list(self._inflight.values()), timeout=30)
 
-    async def _wait_for_work(self, stop: asyncio.Event) -> None:
-        """Until texts are queued, a send finishes (freeing a slot), or the poll comes round."""
+    @property
+    def _claim_batch(self) -> int:
+        # A claim costs a transaction whatever its size: while every slot is busy,
+        # wait for a quarter of them to free rather than claim each time a send ends.
+        return max(1, self.config.concurrency // 4)
+
+    async def _wait_for_work(self, stop: asyncio.Event, room: int | None = None) -> None:
+        """Until texts are queued, `room` slots are free (if given), or the poll comes round."""
         wakeup = self.ctx.dispatch_wakeup
         signals = [asyncio.create_task(wakeup.wait()), asyncio.create_task(stop.wait())]
-        await asyncio.wait(
-            [*signals, *self._inflight.values()],
-            timeout=self.config.poll_interval,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        for signal in signals:
-            signal.cancel()
+        deadline = time.monotonic() + self.config.poll_interval
+        try:
+            while not any(signal.done() for signal in signals):
+                left = deadline - time.monotonic()
+                free = self.config.concurrency - len(self._inflight)
+                if left <= 0 or (room is not None and free >= room):
+                    break
+                waiting_on = [*signals, *self._inflight.values()] if room else signals
+                await asyncio.wait(waiting_on, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for signal in signals:
+                signal.cancel()
         wakeup.clear()
 
     async def _claim(self, limit: int) -> list[_Claimed]:
