@@ -53,11 +53,16 @@ class ParleyApp(FastAPI):
     those layers cost more than the callback's own work (bench/README.md).
     """
 
-    def __init__(self, *, webhooks: list[APIRoute], ctx: ServiceContext, **options: Any) -> None:
+    def __init__(
+        self, *, webhook_routes: list[APIRoute], ctx: ServiceContext, **options: Any
+    ) -> None:
         super().__init__(**options)
-        self.webhook_routes = webhooks
+        # Declared on a FastAPI router for the OpenAPI document; served by the lane.
+        self.webhook_routes = webhook_routes
         self.webhook_lane = Starlette(
-            routes=[Route(r.path, r.endpoint, methods=sorted(r.methods or ())) for r in webhooks],
+            routes=[
+                Route(r.path, r.endpoint, methods=sorted(r.methods or ())) for r in webhook_routes
+            ],
             middleware=[Middleware(BodyLimits)],
         )
         self.webhook_lane.state.ctx = ctx
@@ -110,7 +115,7 @@ def create_app(
                 await service.db.dispose()
 
     app = ParleyApp(
-        webhooks=[r for r in twilio_router.routes if isinstance(r, APIRoute)],
+        webhook_routes=[r for r in twilio_router.routes if isinstance(r, APIRoute)],
         ctx=ctx,
         title="Parley",
         summary="Client messaging for law firms: matter conversations and two-way SMS.",
