@@ -10,7 +10,7 @@ def freeze_startup_heap() -> None:
 
     Routes, schemas and table metadata live as long as the process, yet each full
     collection walked all of them again: on status callbacks that was the slowest
-    hundredth of requests (p99 108 -> 66 ms, bench/README.md).
+    hundredth of requests (p99 180 -> 108 ms, bench/README.md).
     """
     gc.collect()
     gc.freeze()

@@ -132,7 +132,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 
 def _sqlite_begin_writing(connection: Connection) -> None:
-    # IMMEDIATE takes SQLite's one write lock at BEGIN: transactions run one after
-    # another, which is what FOR UPDATE promises on PostgreSQL. Readers outside a
-    # transaction still read alongside (WAL).
+    # IMMEDIATE takes SQLite's one write lock at BEGIN: transactions, reading ones too,
+    # run one after another, which is what FOR UPDATE promises on PostgreSQL. Right for
+    # the embedded database of the demo and small firms; many writers want PostgreSQL.
     connection.exec_driver_sql("BEGIN IMMEDIATE")

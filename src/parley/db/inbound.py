@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Uuid, bindparam, cast, exists, func, literal, null, select, union_all
+from sqlalchemy import Uuid, bindparam, cast, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parley.db.models import Contact, InboundText, SmsDelivery, SmsOptOut
+from parley.db.models import Contact, InboundText, SmsDelivery
+from parley.db.opt_outs import opted_out
 from parley.db.types import UTCDateTime
 from parley.domain.delivery_status import DeliveryStatus
 from parley.domain.reply_routing import TextToNumber
@@ -46,10 +47,7 @@ _SENDER_FACTS = union_all(
         Contact.firm_id == bindparam("firm_id"), Contact.mobile_phone == bindparam("number")
     ),
     select(literal("opted_out"), _NO_ID, _NO_ID, _NO_ID, _NO_TIME).where(
-        exists().where(
-            SmsOptOut.firm_id == bindparam("firm_id"),
-            SmsOptOut.phone_number == bindparam("number"),
-        )
+        opted_out(bindparam("firm_id"), bindparam("number"))
     ),
     select(literal("notice"), _NO_ID, _NO_ID, _NO_ID, func.max(InboundText.notice_sent_at)).where(
         InboundText.firm_id == bindparam("firm_id"), InboundText.from_number == bindparam("number")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import Exists, SQLColumnExpression, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from parley.db.models import SmsOptOut
@@ -23,15 +23,14 @@ async def opted_out_numbers(
     return set(rows)
 
 
-# Built once: asked for every text received.
-_IS_OPTED_OUT = select(
-    exists().where(
-        SmsOptOut.firm_id == bindparam("firm_id"), SmsOptOut.phone_number == bindparam("number")
-    )
-)
+def opted_out(firm_id: SQLColumnExpression[uuid.UUID], number: SQLColumnExpression[str]) -> Exists:
+    """Whether the number told the firm STOP (and not START since)."""
+    return exists().where(SmsOptOut.firm_id == firm_id, SmsOptOut.phone_number == number)
 
 
-async def is_opted_out(
-    session: AsyncSession | AsyncConnection, firm_id: uuid.UUID, number: str
-) -> bool:
-    return bool(await session.scalar(_IS_OPTED_OUT, {"firm_id": firm_id, "number": number}))
+# Built once: asked for every keyword received.
+_IS_OPTED_OUT = select(opted_out(bindparam("firm_id"), bindparam("number")))
+
+
+async def is_opted_out(db: AsyncSession | AsyncConnection, firm_id: uuid.UUID, number: str) -> bool:
+    return bool(await db.scalar(_IS_OPTED_OUT, {"firm_id": firm_id, "number": number}))

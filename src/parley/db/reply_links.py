@@ -9,17 +9,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import ReplyLink
-from parley.domain.reply_tokens import hash_token
-
-
-async def link_by_token(
-    session: AsyncSession, token: str, *, for_update: bool = False
-) -> ReplyLink | None:
-    # Looked up by the token's hash: what is compared is never the secret itself.
-    query = select(ReplyLink).where(ReplyLink.token_hash == hash_token(token))
-    if for_update:
-        query = query.with_for_update()
-    return await session.scalar(query)
 
 
 async def newest_link_at(

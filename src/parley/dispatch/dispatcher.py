@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, exists, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 
 from parley.db.deliveries import claim_due, extend_claims
-from parley.db.models import FirmSmsNumber, ReplyLink, SmsDelivery, SmsOptOut
+from parley.db.models import FirmSmsNumber, ReplyLink, SmsDelivery
+from parley.db.opt_outs import opted_out
 from parley.dispatch.rate_limit import RateLimiter, wait_for_slot
 from parley.dispatch.wakeup import listen_for_queued_texts
 from parley.domain.delivery_status import DeliveryStatus
@@ -264,10 +265,7 @@ _LINKS_AND_OPT_OUTS = (
     select(
         SmsDelivery.id,
         ReplyLink.id,
-        exists().where(
-            SmsOptOut.firm_id == SmsDelivery.firm_id,
-            SmsOptOut.phone_number == SmsDelivery.to_number,
-        ),
+        opted_out(SmsDelivery.firm_id, SmsDelivery.to_number),
     )
     .outerjoin(ReplyLink, ReplyLink.delivery_id == SmsDelivery.id)
     .where(SmsDelivery.id.in_(bindparam("ids", expanding=True)))

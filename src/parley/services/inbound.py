@@ -106,7 +106,7 @@ class _Handling:
 
 async def _store_as_received(ctx: ServiceContext, received: ReceivedText) -> None:
     region = ctx.settings.default_phone_region
-    store = _STORE_AS_RECEIVED_SQLITE if ctx.db.is_sqlite else _STORE_AS_RECEIVED_POSTGRESQL
+    store = _STORE_AS_RECEIVED[ctx.db.is_sqlite]
     async with ctx.db.autocommit() as connection:
         # Nothing happens for a text stored already (a Twilio retry, maybe concurrent).
         await connection.execute(
@@ -273,16 +273,13 @@ _STORED_COLUMNS: dict[str, BindParameter[Any]] = {
         "received_at",
     )
 }
-_STORE_AS_RECEIVED_POSTGRESQL = (
-    postgresql_insert(_INBOUND_TEXTS)
+# By whether the database is SQLite: each dialect spells ON CONFLICT with its own insert().
+_STORE_AS_RECEIVED = {
+    is_sqlite: dialect_insert(_INBOUND_TEXTS)
     .values(firm_id=_FIRM_OF_NUMBER, **_STORED_COLUMNS)
     .on_conflict_do_nothing(index_elements=["provider_id"])
-)
-_STORE_AS_RECEIVED_SQLITE = (
-    sqlite_insert(_INBOUND_TEXTS)
-    .values(firm_id=_FIRM_OF_NUMBER, **_STORED_COLUMNS)
-    .on_conflict_do_nothing(index_elements=["provider_id"])
-)
+    for is_sqlite, dialect_insert in ((False, postgresql_insert), (True, sqlite_insert))
+}
 _TEXT_TO_HANDLE = (
     select(
         InboundText.id,

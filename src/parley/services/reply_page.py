@@ -17,11 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from parley.db.conversations import (
     ClientMessage,
     add_client_message,
-    is_participant,
     takes_part,
 )
 from parley.db.models import Contact, Conversation, Firm, Message, ReplyLink, StaffUser
-from parley.db.reply_links import link_by_token, newest_link_at
+from parley.db.reply_links import newest_link_at
 from parley.domain.errors import NotFound, ParleyError
 from parley.domain.messages import Channel, clean_body
 from parley.domain.reply_tokens import form_token, hash_token, same_token
@@ -111,9 +110,7 @@ async def text_fresh_link(ctx: ServiceContext, token: str) -> FreshLink:
     """For an expired link: text a new one to the same contact, at most every 15 minutes."""
     now = ctx.clock()
     async with ctx.db.transaction() as session:
-        link = await link_by_token(session, token)
-        if link is None or not await is_participant(session, link.conversation_id, link.contact_id):
-            raise NotFound("This link does not work.")
+        link = await _working_link(await session.connection(), token)
         newest = await newest_link_at(session, link.conversation_id, link.contact_id)
         if newest is not None and now - newest < FRESH_LINK_INTERVAL:
             return FreshLink(False, "A new link was sent a few minutes ago; check your texts.")
@@ -188,16 +185,23 @@ _LATEST_MESSAGES = (
 )
 
 
-async def _usable_link(
-    connection: AsyncConnection, token: str, now: datetime, *, for_update: bool = False
+async def _working_link(
+    connection: AsyncConnection, token: str, *, for_update: bool = False
 ) -> _OpenLink:
+    """The link, expired or not, while its contact still takes part (else NotFound)."""
     query = _OPEN_LINK_FOR_UPDATE if for_update else _OPEN_LINK
     row = (await connection.execute(query, {"token_hash": hash_token(token)})).one_or_none()
     # A contact who left the conversation loses access at once; say no more than
     # "not found" so a link reveals nothing once it stops working.
     if row is None:
         raise NotFound("This link does not work.")
-    link = _OpenLink._make(row)
+    return _OpenLink._make(row)
+
+
+async def _usable_link(
+    connection: AsyncConnection, token: str, now: datetime, *, for_update: bool = False
+) -> _OpenLink:
+    link = await _working_link(connection, token, for_update=for_update)
     if now >= link.expires_at:
         raise LinkExpired("This link has expired.")
     return link

@@ -7,14 +7,16 @@ database is the queue).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.conversations import current_participants
 from parley.db.deliveries import sender_number, wake_dispatchers
-from parley.db.models import Contact, Firm, Message, ReplyLink, SmsDelivery
+from parley.db.models import Contact, Firm, Message, SmsDelivery
 from parley.db.opt_outs import is_opted_out, opted_out_numbers
 from parley.domain.delivery_status import DeliveryStatus
 from parley.domain.sms_text import compose_intro, segments_of
@@ -68,8 +70,19 @@ async def queue_texts(
     return QueuedTexts(deliveries=deliveries, not_texted=not_texted)
 
 
+class ExpiredLink(Protocol):
+    """What a fresh link needs to know of the expired one it replaces."""
+
+    @property
+    def firm_id(self) -> uuid.UUID: ...
+    @property
+    def contact_id(self) -> uuid.UUID: ...
+    @property
+    def message_id(self) -> uuid.UUID: ...
+
+
 async def queue_fresh_link(
-    session: AsyncSession, settings: Settings, expired: ReplyLink, now: datetime
+    session: AsyncSession, settings: Settings, expired: ExpiredLink, now: datetime
 ) -> bool:
     """Text a new reply link in place of an expired one; False when the number can't be."""
     contact = await session.get_one(Contact, expired.contact_id)
