@@ -1,20 +1,28 @@
 """The Twilio adapter against Twilio's recorded answers (testdata/twilio_send.json).
 
-Twilio itself cannot run here, so its answers are replayed through httpx.MockTransport;
+Twilio itself cannot run here, so a loopback server replays its recorded answers;
 the same adapter is exercised against the real simulator in every end-to-end test.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from parley.providers.sms import OutboundText, SendFailed
 from parley.providers.twilio.client import TwilioProvider
@@ -32,64 +40,121 @@ TEXT = OutboundText(
 )
 
 
-def replay(case: dict[str, Any], seen: list[httpx.Request]) -> httpx.MockTransport:
-    def answer(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        if "text" in case:
-            return httpx.Response(case["status"], text=case["text"])
-        return httpx.Response(case["status"], json=case["body"], headers=case.get("headers"))
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    target: str  # path and query, as they came over the wire
+    headers: dict[str, str]
+    body: bytes
 
-    return httpx.MockTransport(answer)
+
+def replay(answers: list[Response], seen: list[Seen]) -> Starlette:
+    """Answers each request with the next recorded answer, noting what was asked."""
+
+    async def answer(request: Request) -> Response:
+        query = request.scope["query_string"].decode()
+        target = request.scope["raw_path"].decode() + (f"?{query}" if query else "")
+        seen.append(Seen(request.method, target, dict(request.headers), await request.body()))
+        return answers[len(seen) - 1]
+
+    return Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
+
+
+def recorded(case: dict[str, Any]) -> Response:
+    if "text" in case:
+        return PlainTextResponse(case["text"], status_code=case["status"])
+    return JSONResponse(case["body"], status_code=case["status"], headers=case.get("headers"))
+
+
+@asynccontextmanager
+async def provider_answering(
+    answers: list[Response], seen: list[Seen], *, answer_within: float = 10.0
+) -> AsyncIterator[TwilioProvider]:
+    async with serve(replay(answers, seen)) as url:
+        provider = TwilioProvider(
+            account_sid=SID, auth_token=TOKEN, api_url=url + "/", timeout=answer_within
+        )
+        try:
+            yield provider
+        finally:
+            await provider.aclose()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 async def test_send_understands_twilios_answers(case: dict[str, Any]) -> None:
-    seen: list[httpx.Request] = []
-    provider = TwilioProvider(
-        account_sid=SID,
-        auth_token=TOKEN,
-        api_url="https://api.twilio.com",
-        transport=replay(case, seen),
-    )
     expect = case["expect"]
-    try:
+    async with provider_answering([recorded(case)], []) as provider:
         if "provider_id" in expect:
             assert (await provider.send(TEXT)).provider_id == expect["provider_id"]
-        else:
-            with pytest.raises(SendFailed) as failed:
-                await provider.send(TEXT)
-            assert failed.value.permanent is expect["permanent"]
-            assert failed.value.code == expect["code"]
-            if "reason" in expect:
-                assert failed.value.reason == expect["reason"]
-            if "retry_after" in expect:
-                assert failed.value.retry_after == expect["retry_after"]
-    finally:
-        await provider.aclose()
+            return
+        with pytest.raises(SendFailed) as failed:
+            await provider.send(TEXT)
+    assert failed.value.permanent is expect["permanent"]
+    assert failed.value.code == expect["code"]
+    if "reason" in expect:
+        assert failed.value.reason == expect["reason"]
+    if "retry_after" in expect:
+        assert failed.value.retry_after == expect["retry_after"]
 
 
 async def test_send_posts_the_form_twilio_expects() -> None:
-    seen: list[httpx.Request] = []
-    provider = TwilioProvider(
-        account_sid=SID,
-        auth_token=TOKEN,
-        api_url="https://api.twilio.com/",
-        transport=replay(CASES[0], seen),
-    )
-    await provider.send(TEXT)
-    await provider.aclose()
+    seen: list[Seen] = []
+    async with provider_answering([recorded(CASES[0])], seen) as provider:
+        await provider.send(TEXT)
     (request,) = seen
     assert request.method == "POST"
-    assert str(request.url) == f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Messages.json"
+    assert request.target == f"/2010-04-01/Accounts/{SID}/Messages.json"
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
-    assert request.headers["authorization"] == httpx.BasicAuth(SID, TOKEN)._auth_header
-    form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+    credentials = base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+    assert request.headers["authorization"] == f"Basic {credentials}"
+    form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
     assert form == {
         "To": TEXT.to,
         "From": TEXT.sender,
         "Body": TEXT.body,
         "StatusCallback": TEXT.status_callback_url,
     }
+
+
+class Held(JSONResponse):
+    """Twilio's answer, held back until `release` is set."""
+
+    def __init__(self, content: Any, release: asyncio.Event) -> None:
+        super().__init__(content)
+        self.release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.release.wait()
+        await super().__call__(scope, receive, send)
+
+
+async def test_a_provider_that_does_not_answer_in_time_is_a_transient_failure() -> None:
+    release = asyncio.Event()
+    answer = Held(CASES[0]["body"], release)
+    async with provider_answering([answer], [], answer_within=0.2) as provider:
+        with pytest.raises(SendFailed) as failed:
+            await provider.send(TEXT)
+        release.set()
+    assert failed.value.permanent is False
+    assert "did not answer in time" in failed.value.reason
+
+
+async def test_find_sent_follows_twilios_next_page_uri_as_given() -> None:
+    page_two = f"/2010-04-01/Accounts/{SID}/Messages.json?PageSize=100&Page=1&PageToken=PA%2Fxyz"
+    older = "Mon, 02 Nov 2026 10:00:00 +0000"
+    first_page = {"messages": [], "next_page_uri": page_two}
+    second_page = {
+        "messages": [
+            {"sid": "SM" + "2" * 32, "status": "sent", "body": TEXT.body, "date_created": older}
+        ],
+        "next_page_uri": None,
+    }
+    seen: list[Seen] = []
+    answers: list[Response] = [JSONResponse(first_page), JSONResponse(second_page)]
+    async with provider_answering(answers, seen) as provider:
+        found = await provider.find_sent(TEXT, since=datetime(2026, 11, 1, tzinfo=UTC))
+    assert found is not None and found.provider_id == "SM" + "2" * 32
+    assert [s.target for s in seen][1] == page_two
 
 
 async def test_an_unreachable_provider_is_a_transient_failure() -> None:
