@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
+from parley.db.statements import CoreStatements, DriverStatements, Statements
 from parley.settings import to_async_url
 
 
@@ -74,6 +75,20 @@ class Database:
         async with self.engine.connect() as connection:
             raw = await connection.get_raw_connection()
             yield raw.driver_connection
+
+    @asynccontextmanager
+    async def statements(self) -> AsyncIterator[Statements]:
+        """Statements that each commit on their own, at the least cost per statement.
+
+        For reads that need no common snapshot and writes that are one statement, on
+        the busiest page: on PostgreSQL on asyncpg's own connection (db/statements.py).
+        """
+        if self.is_sqlite:
+            async with self.core_transaction() as connection:
+                yield CoreStatements(connection)
+            return
+        async with self.driver_connection() as connection:
+            yield DriverStatements(connection)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.db.conversations import (
     ClientMessage,
@@ -21,6 +20,7 @@ from parley.db.conversations import (
 )
 from parley.db.models import Contact, Conversation, Firm, Message, ReplyLink, StaffUser
 from parley.db.reply_links import newest_link_at
+from parley.db.statements import CoreStatements, Statements
 from parley.domain.errors import NotFound, ParleyError
 from parley.domain.messages import Channel, clean_body
 from parley.domain.reply_tokens import form_token, hash_token, same_token
@@ -66,11 +66,11 @@ async def open_reply_page(ctx: ServiceContext, token: str, *, by_person: bool) -
     """The page; a person's first visit records when the link was opened."""
     now = ctx.clock()
     # Reads that need no common snapshot, and a write that is one statement.
-    async with ctx.db.autocommit() as connection:
-        opened = await _usable_link(connection, token, now)
+    async with ctx.db.statements() as statements:
+        opened = await _usable_link(statements, token, now)
         if by_person and opened.opened_at is None:
-            await connection.execute(_MARK_OPENED, {"link_id": opened.id, "opened": now})
-        return await _page(connection, ctx, opened)
+            await statements.run(_MARK_OPENED, {"link_id": opened.id, "opened": now})
+        return await _page(statements, ctx, opened)
 
 
 async def reply_through_link(
@@ -79,7 +79,8 @@ async def reply_through_link(
     """Save the contact's reply (channel quick_link), once per idempotency key."""
     now = ctx.clock()
     async with ctx.db.core_transaction() as connection:
-        link = await _usable_link(connection, token, now, for_update=True)
+        statements = CoreStatements(connection)
+        link = await _usable_link(statements, token, now, for_update=True)
         if not same_token(form, form_token(ctx.settings.secret_key, link.id)):
             raise FormForged("This form did not come from the reply page; open the link again.")
         text = clean_body(body)
@@ -96,8 +97,8 @@ async def reply_through_link(
                 created_at=now,
             )
             await add_client_message(connection, reply)
-            await connection.execute(_MARK_OPENED, {"link_id": link.id, "opened": now})
-        return await _page(connection, ctx, link)
+            await statements.run(_MARK_OPENED, {"link_id": link.id, "opened": now})
+        return await _page(statements, ctx, link)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ async def text_fresh_link(ctx: ServiceContext, token: str) -> FreshLink:
     """For an expired link: text a new one to the same contact, at most every 15 minutes."""
     now = ctx.clock()
     async with ctx.db.transaction() as session:
-        link = await _working_link(await session.connection(), token)
+        link = await _working_link(CoreStatements(await session.connection()), token)
         newest = await newest_link_at(session, link.conversation_id, link.contact_id)
         if newest is not None and now - newest < FRESH_LINK_INTERVAL:
             return FreshLink(False, "A new link was sent a few minutes ago; check your texts.")
@@ -186,11 +187,11 @@ _LATEST_MESSAGES = (
 
 
 async def _working_link(
-    connection: AsyncConnection, token: str, *, for_update: bool = False
+    statements: Statements, token: str, *, for_update: bool = False
 ) -> _OpenLink:
     """The link, expired or not, while its contact still takes part (else NotFound)."""
     query = _OPEN_LINK_FOR_UPDATE if for_update else _OPEN_LINK
-    row = (await connection.execute(query, {"token_hash": hash_token(token)})).one_or_none()
+    row = await statements.row(query, {"token_hash": hash_token(token)})
     # A contact who left the conversation loses access at once; say no more than
     # "not found" so a link reveals nothing once it stops working.
     if row is None:
@@ -199,17 +200,16 @@ async def _working_link(
 
 
 async def _usable_link(
-    connection: AsyncConnection, token: str, now: datetime, *, for_update: bool = False
+    statements: Statements, token: str, now: datetime, *, for_update: bool = False
 ) -> _OpenLink:
-    link = await _working_link(connection, token, for_update=for_update)
+    link = await _working_link(statements, token, for_update=for_update)
     if now >= link.expires_at:
         raise LinkExpired("This link has expired.")
     return link
 
 
-async def _page(connection: AsyncConnection, ctx: ServiceContext, link: _OpenLink) -> ReplyPage:
-    result = await connection.execute(_LATEST_MESSAGES, {"conversation_id": link.conversation_id})
-    latest = result.all()
+async def _page(statements: Statements, ctx: ServiceContext, link: _OpenLink) -> ReplyPage:
+    latest = await statements.rows(_LATEST_MESSAGES, {"conversation_id": link.conversation_id})
     shown = list(reversed(latest[:PAGE_MESSAGES]))
     return ReplyPage(
         firm_name=link.firm_name,

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from parley.db.engine import Database
@@ -31,6 +31,7 @@ from parley.web.errors import install_error_handlers
 from parley.web.pages.app_links import router as app_links_router
 from parley.web.pages.dev_mailbox import router as dev_mailbox_router
 from parley.web.pages.reply import ReplyLimits
+from parley.web.pages.reply import lane_routes as reply_lane_routes
 from parley.web.pages.reply import router as reply_router
 from parley.web.pages.staff import router as staff_router
 from parley.web.security import (
@@ -43,34 +44,51 @@ from parley.web.webhooks.twilio import router as twilio_router
 
 STATIC = Path(__file__).parent / "static"
 WEBHOOKS = "/webhooks/"
+PAGE_POLICIES = {"/r/": NO_SCRIPT, "/app": OWN_SCRIPT}
 
 
 class ParleyApp(FastAPI):
-    """FastAPI for the API and pages; Twilio's webhooks on a bare Starlette lane.
+    """FastAPI for the API and most pages; the busiest requests on a bare Starlette lane.
 
-    The lane has the same error handlers and body limits and none of FastAPI's
-    routing and dependency layers: status callbacks are most of the traffic, and
-    those layers cost more than the callback's own work (bench/README.md).
+    The lane serves Twilio's webhooks and the reply page's GET, with the same error
+    handlers, body limits and page headers and none of FastAPI's routing and
+    dependency layers, which cost more than those requests' own work (bench/README.md).
+    Everything under /webhooks/ goes on the lane (so a GET there is told to POST);
+    a page request only when one of the lane's page routes matches path and method.
     """
 
     def __init__(
-        self, *, webhook_routes: list[APIRoute], ctx: ServiceContext, **options: Any
+        self,
+        *,
+        webhook_routes: list[APIRoute],
+        page_routes: list[Route],
+        ctx: ServiceContext,
+        **options: Any,
     ) -> None:
         super().__init__(**options)
         # Declared on a FastAPI router for the OpenAPI document; served by the lane.
         self.webhook_routes = webhook_routes
-        self.webhook_lane = Starlette(
-            routes=[
-                Route(r.path, r.endpoint, methods=sorted(r.methods or ())) for r in webhook_routes
+        self.page_routes = page_routes
+        webhooks = [
+            Route(r.path, r.endpoint, methods=sorted(r.methods or ())) for r in webhook_routes
+        ]
+        self.lane = Starlette(
+            routes=[*webhooks, *page_routes],
+            middleware=[
+                Middleware(PageSecurityHeaders, policies=PAGE_POLICIES),
+                Middleware(BodyLimits),
             ],
-            middleware=[Middleware(BodyLimits)],
         )
-        self.webhook_lane.state.ctx = ctx
-        install_error_handlers(self.webhook_lane)
+        self.lane.state = self.state  # one app to its endpoints: the same ctx and counters
+        self.state.ctx = ctx
+        install_error_handlers(self.lane)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(WEBHOOKS):
-            await self.webhook_lane(scope, receive, send)
+        if scope["type"] == "http" and (
+            scope["path"].startswith(WEBHOOKS)
+            or any(route.matches(scope)[0] is Match.FULL for route in self.page_routes)
+        ):
+            await self.lane(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
 
@@ -116,13 +134,13 @@ def create_app(
 
     app = ParleyApp(
         webhook_routes=[r for r in twilio_router.routes if isinstance(r, APIRoute)],
+        page_routes=reply_lane_routes,
         ctx=ctx,
         title="Parley",
         summary="Client messaging for law firms: matter conversations and two-way SMS.",
         version="1",
         lifespan=lifespan,
     )
-    app.state.ctx = ctx
     app.state.reply_limits = ReplyLimits()
     install_error_handlers(app)
     app.include_router(api_router)
@@ -132,7 +150,7 @@ def create_app(
     app.include_router(staff_router)
     app.add_middleware(BodyLimits)
     # Added last, so outermost: the 413 page of the reply link carries the headers too.
-    app.add_middleware(PageSecurityHeaders, policies={"/r/": NO_SCRIPT, "/app": OWN_SCRIPT})
+    app.add_middleware(PageSecurityHeaders, policies=PAGE_POLICIES)
     redact_tokens_in_logs()
     if with_simulator:
         # The demo's helpers: a carrier at /sim (with its phones page) and the mailbox.

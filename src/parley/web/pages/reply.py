@@ -7,9 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
 
 from parley.domain.errors import InvalidInput, NotFound
 from parley.domain.link_previews import is_link_preview
+from parley.services.context import ServiceContext
 from parley.services.reply_page import (
     FormForged,
     LinkExpired,
@@ -62,8 +64,10 @@ def _page(
     )
 
 
-@router.get("/r/{token}")
-async def reply_page(request: Request, token: str, ctx: Ctx) -> Response:
+async def reply_page(request: Request) -> Response:
+    """GET /r/{token}: a plain Starlette endpoint, served on the app's lane (web/app.py)."""
+    token: str = request.path_params["token"]
+    ctx: ServiceContext = request.app.state.ctx
     if limited := _limited(request, token):
         return limited
     by_person = not is_link_preview(request.headers.get("user-agent"))
@@ -74,6 +78,9 @@ async def reply_page(request: Request, token: str, ctx: Ctx) -> Response:
     except LinkExpired:
         return _render(request, "reply/expired.html", 410, token=token)
     return _page(request, token, page, sent=request.query_params.get("sent") == "1")
+
+
+lane_routes = [Route("/r/{token}", reply_page, methods=["GET"])]
 
 
 @router.post("/r/{token}")
