@@ -1,8 +1,10 @@
 -- Replays pre-built requests, one per line: method, path, headers ("Name: value"
 -- joined by "|"), body (tab-separated), each once before any repeats. Prints the
--- figures as JSON.
+-- figures as JSON. A second argument "backwards" replays from the last line, for a
+-- warm-up whose requests the measured run (from the first line) does not repeat.
 local requests = {}
 local position = 0
+local step = 1
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -14,10 +16,11 @@ function init(args)
     if body == "" then body = nil end
     requests[#requests + 1] = wrk.format(method, path, headers, body)
   end
+  if args[2] == "backwards" then step = -1 end
 end
 
 function request()
-  position = position % #requests + 1
+  position = (position - 1 + step) % #requests + 1
   return requests[position]
 end
 

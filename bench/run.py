@@ -150,7 +150,9 @@ SINK_COMMAND = [
 ]
 
 
-def wrk(port: int, requests_file: Path, connections: int, seconds: float) -> dict[str, float]:
+def wrk(
+    port: int, requests_file: Path, connections: int, seconds: float, *, backwards: bool = False
+) -> dict[str, float]:
     output = subprocess.run(
         [
             "wrk",
@@ -164,6 +166,7 @@ def wrk(port: int, requests_file: Path, connections: int, seconds: float) -> dic
             f"http://127.0.0.1:{port}",
             "--",
             str(requests_file),
+            *(["backwards"] if backwards else []),
         ],
         check=True,
         capture_output=True,
@@ -172,6 +175,19 @@ def wrk(port: int, requests_file: Path, connections: int, seconds: float) -> dic
     figures: dict[str, float] = json.loads(output.strip().splitlines()[-1])
     figures["per_second"] = figures["requests"] / figures["seconds"]
     return figures
+
+
+def warmed_wrk(
+    port: int, requests_file: Path, connections: int, seconds: float, warmup: float
+) -> dict[str, float]:
+    """wrk after a warm-up under the same load, so that the figures are the steady state.
+
+    The first requests of a server open its pooled connections and prepare its
+    statements; both servers get the warm-up, from the other end of the requests.
+    """
+    if warmup > 0:
+        wrk(port, requests_file, connections, warmup, backwards=True)
+    return wrk(port, requests_file, connections, seconds)
 
 
 def signed_line(path: str, params: dict[str, str]) -> str:
@@ -346,15 +362,19 @@ class Bench:
     def versus_baseline(
         self, row: Row, name: str, requests: Path, connections: int
     ) -> tuple[dict[str, float], dict[str, float]]:
-        seconds = self.options.seconds
+        seconds, warmup = self.options.seconds, self.options.warmup
         with parley_server(self.env, self.work) as process, profiled(process.pid, name, seconds):
-            ours = wrk(PORTS["parley"], requests, connections, seconds)
+            ours = warmed_wrk(PORTS["parley"], requests, connections, seconds, warmup)
             ours["peak_mb"] = peak_memory_mb(process.pid)
         if name == "status":  # the baseline meets the same statuses Parley met
             asyncio.run(self.reset_statuses())
         with baseline_server(self.env, self.work) as process:
-            bare = wrk(
-                PORTS["baseline"], self.baseline_requests.get(name, requests), connections, seconds
+            bare = warmed_wrk(
+                PORTS["baseline"],
+                self.baseline_requests.get(name, requests),
+                connections,
+                seconds,
+                warmup,
             )
             bare["peak_mb"] = peak_memory_mb(process.pid)
         row.figures.update(
@@ -614,6 +634,7 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--queued", type=int, default=20_000)
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of load not measured")
     parser.add_argument("--latency-samples", type=int, default=100)
     parser.add_argument(
         "--only", nargs="*", default=["status", "inbound", "reply", "dispatch", "latency"]
