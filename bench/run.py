@@ -260,6 +260,25 @@ def reply_pages_file(directory: Path, contacts: int) -> Path:
     return target
 
 
+def busiest_second(times: list[float]) -> int:
+    """The most arrivals in any one-second window (times sorted)."""
+    most, first = 0, 0
+    for last, arrived in enumerate(times):
+        while arrived - times[first] >= 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def cpu_probe_seconds() -> float:
+    """A fixed pure-Python loop: how fast this machine is just now, to compare runs."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - started
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -287,6 +306,7 @@ class Bench:
         self.rows: list[Row] = []
         self.baseline_requests: dict[str, Path] = {}
         self.notes: list[str] = []
+        self.probes: list[float] = []  # CPU probe seconds, at the start and at the end
 
     async def connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.database_url)
@@ -340,6 +360,7 @@ class Bench:
                       (SELECT count(*) FROM sms_deliveries) AS deliveries"""
         )
         await db.close()
+        self.probes.append(cpu_probe_seconds())
         self.notes.append(
             f"data set: {counts['contacts']:,} contacts, {counts['messages']:,} messages, "
             f"{counts['deliveries']:,} deliveries and reply links loaded in {elapsed:.1f} s"
@@ -518,6 +539,7 @@ class Bench:
             measured = segments * (len(times) - 1) / (times[-1] - times[0])
             row.figures[f"{number[-4:]}_configured"] = rate
             row.figures[f"{number[-4:]}_measured"] = measured
+            row.figures[f"{number[-4:]}_busiest_second"] = segments * busiest_second(times)
         self.rows.append(row)
 
     async def clear_queue(self) -> None:
@@ -609,6 +631,12 @@ class Bench:
         self.rows.append(row)
 
     def print_table(self) -> None:
+        self.probes.append(cpu_probe_seconds())
+        self.notes.append(
+            "CPU probe (a 10-million-step Python loop; lower is faster; compare runs only "
+            f"at similar probes): {self.probes[0]:.2f} s at the start, "
+            f"{self.probes[-1]:.2f} s at the end"
+        )
         print()
         for note in self.notes:
             print(f"  {note}")
