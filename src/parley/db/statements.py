@@ -7,7 +7,9 @@ key, the greenlet, result processing) cost more than the queries themselves
 case written against `Statements` reads the same on both databases.
 
 Only statements built once (module constants) belong here: each is compiled on first
-use and kept for the life of the process.
+use and kept for the life of the process. And only those whose values asyncpg takes and
+gives as they are (ids, text, numbers, aware times): SQLAlchemy's type processing is
+skipped, so a JSON column, say, would come back as a string.
 """
 
 from __future__ import annotations
