@@ -7,9 +7,10 @@ key, the greenlet, result processing) cost more than the queries themselves
 case written against `Statements` reads the same on both databases.
 
 Only statements built once (module constants) belong here: each is compiled on first
-use and kept for the life of the process. And only those whose values asyncpg takes and
-gives as they are (ids, text, numbers, aware times): SQLAlchemy's type processing is
-skipped, so a JSON column, say, would come back as a string.
+use and kept for the life of the process. SQLAlchemy's parameter handling is skipped:
+every parameter must be passed (a missing one is an error, not a default or NULL), and
+as asyncpg takes it (a JSON value serialized, say), so the ones at home here are ids,
+text, numbers and aware times.
 """
 
 from __future__ import annotations
