@@ -456,9 +456,10 @@ class Bench:
         try:
             for i in senders:
                 started = time.perf_counter()
-                async with ctx.db.core_transaction() as connection:
+                # As `receive_text` reads them: in a transaction, on the same path.
+                async with ctx.db.statements_in_transaction() as statements:
                     facts = await routing_facts(
-                        connection, ctx, self.firm.id, dataset.mobile_of(i), datetime.now(UTC)
+                        statements, ctx, self.firm.id, dataset.mobile_of(i), datetime.now(UTC)
                     )
                     decision = decide_reply_route(facts)
                 timings.append((time.perf_counter() - started) * 1000)

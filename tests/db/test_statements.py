@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
+from parley.db.engine import Database, is_database_unavailable
 from parley.db.models import Firm
 from parley.services.context import ServiceContext
 from tests.conftest import StaffLogin
@@ -27,3 +28,21 @@ async def test_a_parameter_left_out_is_an_error_not_null(ctx: ServiceContext) ->
     with pytest.raises(Exception, match="name"):
         async with ctx.db.statements() as statements:
             await statements.row(FIRMS_NAMED, {})
+
+
+async def test_a_transaction_whose_connection_is_lost_says_the_database_is_away(
+    _postgres_url: str,
+) -> None:
+    # PostgreSQL only: SQLite runs in-process, with no connection to lose.
+    db = Database(_postgres_url)
+    try:
+        with pytest.raises(Exception) as lost:
+            async with db.statements_in_transaction() as statements:
+                backend = await statements.row(select(func.pg_backend_pid()), {})
+                assert backend is not None
+                async with db.statements() as other:
+                    await other.row(select(func.pg_terminate_backend(backend[0])), {})
+                await statements.row(select(func.now()), {})
+    finally:
+        await db.dispose()
+    assert is_database_unavailable(lost.value), repr(lost.value)

@@ -18,9 +18,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import Contact, Conversation, ConversationParticipant, Matter, Message
+from parley.db.statements import Statements
 from parley.db.types import new_id
 
 
@@ -90,24 +91,26 @@ class ClientMessage:
     id: uuid.UUID = field(default_factory=new_id)
 
 
-async def add_client_message(connection: AsyncConnection, message: ClientMessage) -> None:
+async def add_client_message(statements: Statements, message: ClientMessage) -> None:
     """Adds `message` to its conversation, which rises in lists.
 
     The conversation's row is updated, and so locked, before the message is inserted:
     the insert takes a key-share lock on it, and two replies that each held one while
     waiting to lock it would deadlock.
     """
-    await connection.execute(
+    await statements.run(
         _TOUCH_CONVERSATION,
         {"conversation_id": message.conversation_id, "at": message.created_at},
     )
-    await connection.execute(
+    await statements.run(
         _INSERT_MESSAGE,
         {
             "id": message.id,
             "firm_id": message.firm_id,
             "conversation_id": message.conversation_id,
+            "author_staff_id": None,
             "author_contact_id": message.contact_id,
+            "send_as_sms": False,
             "body": message.body,
             "channel": message.channel,
             "in_reply_to_id": message.in_reply_to_id,

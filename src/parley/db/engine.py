@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from asyncpg.transaction import Transaction
 from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -81,7 +82,7 @@ class Database:
         """Statements that each commit on their own, at the least cost per statement.
 
         For reads that need no common snapshot and writes that are one statement, on
-        the busiest page: on PostgreSQL on asyncpg's own connection (db/statements.py).
+        the busiest paths: on PostgreSQL on asyncpg's own connection (db/statements.py).
         """
         if self.is_sqlite:
             async with self.core_transaction() as connection:
@@ -90,8 +91,38 @@ class Database:
         async with self.driver_connection() as connection:
             yield DriverStatements(connection)
 
+    @asynccontextmanager
+    async def statements_in_transaction(self) -> AsyncIterator[Statements]:
+        """One transaction, its statements at the least cost (see `statements`)."""
+        if self.is_sqlite:
+            async with self.core_transaction() as connection:
+                yield CoreStatements(connection)
+            return
+        async with self.driver_connection() as connection:
+            transaction = connection.transaction()
+            await transaction.start()
+            try:
+                yield DriverStatements(connection)
+            except BaseException:
+                await _roll_back(connection, transaction)
+                raise
+            if connection.is_closed():
+                raise asyncpg.ConnectionDoesNotExistError("the connection closed before COMMIT")
+            await transaction.commit()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def _roll_back(connection: asyncpg.Connection, transaction: Transaction) -> None:
+    """Roll back, or drop a connection that cannot: the pool must never hand out one still
+    inside this transaction, and the error that ended it is the one to report."""
+    if connection.is_closed():
+        return  # PostgreSQL rolled back what the lost connection was doing
+    try:
+        await transaction.rollback()
+    except Exception:  # lost just now, or still busy with the statement that failed
+        connection.terminate()
 
 
 # Connection lost or refused, the server shutting down or starting up, or every pooled

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import Uuid, bindparam, cast, func, literal, null, select, union_all
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.db.models import Contact, InboundText, SmsDelivery
 from parley.db.opt_outs import opted_out
+from parley.db.statements import Statements
 from parley.db.types import UTCDateTime
 from parley.domain.delivery_status import DeliveryStatus
 from parley.domain.reply_routing import TextToNumber
@@ -56,11 +56,11 @@ _SENDER_FACTS = union_all(
 
 
 async def sender_facts(
-    connection: AsyncConnection, firm_id: uuid.UUID, number: str, since: datetime
+    statements: Statements, firm_id: uuid.UUID, number: str, since: datetime
 ) -> SenderFacts:
     """Contacts of the firm with this mobile; the firm's texts to it since `since` that
     were not refused outright; whether it opted out; the last "use the link" notice."""
-    rows = await connection.execute(
+    rows = await statements.rows(
         _SENDER_FACTS, {"firm_id": firm_id, "number": number, "since": since}
     )
     contact_ids: set[uuid.UUID] = set()

@@ -28,9 +28,9 @@ def opted_out(firm_id: SQLColumnExpression[uuid.UUID], number: SQLColumnExpressi
     return exists().where(SmsOptOut.firm_id == firm_id, SmsOptOut.phone_number == number)
 
 
-# Built once: asked for every keyword received.
-_IS_OPTED_OUT = select(opted_out(bindparam("firm_id"), bindparam("number")))
+# Built once: asked for every keyword received. One row: whether it opted out.
+IS_OPTED_OUT = select(opted_out(bindparam("firm_id"), bindparam("number")))
 
 
 async def is_opted_out(db: AsyncSession | AsyncConnection, firm_id: uuid.UUID, number: str) -> bool:
-    return bool(await db.scalar(_IS_OPTED_OUT, {"firm_id": firm_id, "number": number}))
+    return bool(await db.scalar(IS_OPTED_OUT, {"firm_id": firm_id, "number": number}))

@@ -1,21 +1,22 @@
 """Core statements run at the least cost each database allows.
 
 On PostgreSQL a statement runs on asyncpg's own connection, compiled from its Core
-definition once: for the reply page, SQLAlchemy's execution layers (building the cache
-key, the greenlet, result processing) cost more than the queries themselves
-(bench/README.md). SQLite, in-process, runs the same statement through SQLAlchemy. A use
+definition once: on the busiest paths SQLAlchemy's execution layers (building the cache
+key, the greenlet, the execution context) cost more than the queries themselves, about
+190 µs of CPU per statement against asyncpg's 50 (bench/README.md). The column types'
+own conversions (JSON, aware UTC times) still apply, so a statement gives the same rows
+on both paths. SQLite, in-process, runs the same statement through SQLAlchemy. A use
 case written against `Statements` reads the same on both databases.
 
 Only statements built once (module constants) belong here: each is compiled on first
-use and kept for the life of the process. SQLAlchemy's parameter handling is skipped:
-every parameter must be passed (a missing one is an error, not a default or NULL), and
-as asyncpg takes it (a JSON value serialized, say), so the ones at home here are ids,
-text, numbers and aware times.
+use and kept for the life of the process. Every parameter must be passed: a column
+left to a Python-side default, or missing from the call, is an error, never NULL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,7 +25,8 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
+from sqlalchemy.sql.selectable import ReturnsRows
 
 Params = Mapping[str, Any]
 
@@ -56,28 +58,41 @@ class CoreStatements:
 
 
 class DriverStatements:
-    """On asyncpg's own connection: outside a transaction, each statement commits alone."""
+    """On asyncpg's own connection, in whatever transaction the caller started on it."""
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
     async def row(self, statement: Executable, params: Params) -> Sequence[Any] | None:
         compiled = _compiled(statement)
-        row: Sequence[Any] | None = await self._connection.fetchrow(
-            compiled.sql, *compiled.arguments(params)
-        )
-        return row
+        with self._lost_is_away():
+            row = await self._connection.fetchrow(compiled.sql, *compiled.arguments(params))
+        return None if row is None else compiled.read(row)
 
     async def rows(self, statement: Executable, params: Params) -> Sequence[Sequence[Any]]:
         compiled = _compiled(statement)
-        rows: Sequence[Sequence[Any]] = await self._connection.fetch(
-            compiled.sql, *compiled.arguments(params)
-        )
-        return rows
+        with self._lost_is_away():
+            rows = await self._connection.fetch(compiled.sql, *compiled.arguments(params))
+        return [compiled.read(row) for row in rows]
 
     async def run(self, statement: Executable, params: Params) -> None:
         compiled = _compiled(statement)
-        await self._connection.execute(compiled.sql, *compiled.arguments(params))
+        with self._lost_is_away():
+            await self._connection.execute(compiled.sql, *compiled.arguments(params))
+
+    @contextmanager
+    def _lost_is_away(self) -> Iterator[None]:
+        # asyncpg says "connection is closed" (a misuse error) when PostgreSQL dropped it
+        # between two statements: that is the database going away, and is said so.
+        try:
+            yield
+        except (asyncpg.InterfaceError, asyncpg.InternalClientError) as error:
+            if not self._connection.is_closed():
+                raise
+            raise asyncpg.ConnectionDoesNotExistError("PostgreSQL closed the connection") from error
+
+
+Conversion = Callable[[Any], Any] | None
 
 
 @dataclass(frozen=True)
@@ -86,9 +101,17 @@ class _Compiled:
     sql: str
     names: tuple[str, ...]  # of the positional parameters $1, $2, …
     fixed: dict[str, Any]  # values the definition fixes itself, such as a LIMIT
+    binders: tuple[Conversion, ...]  # each parameter's type conversion, as SQLAlchemy's
+    readers: tuple[Conversion, ...]  # each result column's; empty when none has one
 
     def arguments(self, params: Params) -> list[Any]:
-        return [params[name] if name in params else self.fixed[name] for name in self.names]
+        values = (params[n] if n in params else self.fixed[n] for n in self.names)
+        return [v if b is None else b(v) for b, v in zip(self.binders, values, strict=True)]
+
+    def read(self, row: Sequence[Any]) -> Sequence[Any]:
+        if not self.readers:
+            return row
+        return tuple(v if r is None else r(v) for r, v in zip(self.readers, row, strict=True))
 
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
@@ -102,7 +125,17 @@ def _compiled(statement: Executable) -> _Compiled:
         compiled = statement.compile(dialect=_DIALECT)
         assert isinstance(compiled, SQLCompiler)
         names = tuple(compiled.positiontup or ())
-        fixed = {n: b.effective_value for n, b in compiled.binds.items() if not b.required}
-        found = _Compiled(statement, str(compiled), names, fixed)
+        binds = compiled.binds
+        fixed = {n: b.effective_value for n, b in binds.items() if not b.required}
+        binders = tuple(binds[n].type.bind_processor(_DIALECT) for n in names)
+        columns: list[ColumnElement[Any]] = (
+            list(statement.exported_columns) if isinstance(statement, ReturnsRows) else []
+        )
+        readers: tuple[Conversion, ...] = tuple(
+            column.type.result_processor(_DIALECT, None) for column in columns
+        )
+        if all(r is None for r in readers):
+            readers = ()
+        found = _Compiled(statement, str(compiled), names, fixed, binders, readers)
         _COMPILED[id(statement)] = found
     return found

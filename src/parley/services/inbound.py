@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import BindParameter, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.db.conversations import ClientMessage, add_client_message
 from parley.db.inbound import sender_facts
@@ -27,7 +26,8 @@ from parley.db.models import (
     InboundText,
     SmsOptOut,
 )
-from parley.db.opt_outs import is_opted_out
+from parley.db.opt_outs import IS_OPTED_OUT
+from parley.db.statements import Statements
 from parley.db.types import new_id
 from parley.domain.keywords import Keyword, classify_keyword
 from parley.domain.messages import Channel
@@ -64,14 +64,15 @@ class ReceivedText:
 async def receive_text(ctx: ServiceContext, received: ReceivedText) -> str | None:
     """Store and handle one inbound text; returns the text to answer with, if any."""
     await _store_as_received(ctx, received)
-    async with ctx.db.core_transaction() as connection:
-        found = await connection.execute(_TEXT_TO_HANDLE, {"provider_id": received.provider_id})
-        text = _StoredText._make(found.one())
+    async with ctx.db.statements_in_transaction() as statements:
+        found = await statements.row(_TEXT_TO_HANDLE, {"provider_id": received.provider_id})
+        assert found is not None  # stored just above, and texts are never deleted
+        text = _StoredText._make(found)
         if text.handled_at is not None:
             return text.reply_body  # a retry of a text handled already: the same answer
         now = ctx.clock()
-        handling = await _handle(connection, ctx, text, now)
-        await connection.execute(
+        handling = await _handle(statements, ctx, text, now)
+        await statements.run(
             _RECORD_HANDLING, {"text_id": text.id, "handled_at": now, **asdict(handling)}
         )
         return handling.reply_body
@@ -107,9 +108,9 @@ class _Handling:
 async def _store_as_received(ctx: ServiceContext, received: ReceivedText) -> None:
     region = ctx.settings.default_phone_region
     store = _STORE_AS_RECEIVED[ctx.db.is_sqlite]
-    async with ctx.db.autocommit() as connection:
+    async with ctx.db.statements() as statements:
         # Nothing happens for a text stored already (a Twilio retry, maybe concurrent).
-        await connection.execute(
+        await statements.run(
             store,
             {
                 "id": new_id(),
@@ -125,19 +126,19 @@ async def _store_as_received(ctx: ServiceContext, received: ReceivedText) -> Non
 
 
 async def _handle(
-    connection: AsyncConnection, ctx: ServiceContext, text: _StoredText, now: datetime
+    statements: Statements, ctx: ServiceContext, text: _StoredText, now: datetime
 ) -> _Handling:
     if text.firm_id is None:
         log.warning("text %s to %s: no firm has that number", text.provider_id, text.to_number)
         return _Handling(Outcome.UNROUTABLE)
     keyword = classify_keyword(text.body)
     if keyword is not None:
-        return await _obey_keyword(connection, ctx, text, keyword, now)
-    return await _route_reply(connection, ctx, text, now)
+        return await _obey_keyword(statements, ctx, text, keyword, now)
+    return await _route_reply(statements, ctx, text, now)
 
 
 async def _obey_keyword(
-    connection: AsyncConnection,
+    statements: Statements,
     ctx: ServiceContext,
     text: _StoredText,
     keyword: Keyword,
@@ -145,17 +146,15 @@ async def _obey_keyword(
 ) -> _Handling:
     assert text.firm_id is not None and text.firm_name is not None
     firm_id, number = text.firm_id, text.from_number
+    number_of_firm = {"firm_id": firm_id, "number": number}
     if keyword is Keyword.STOP:
-        if not await is_opted_out(connection, firm_id, number):
-            await connection.execute(
-                insert(SmsOptOut).values(firm_id=firm_id, phone_number=number, opted_out_at=now)
-            )
-        await _record_consent(connection, firm_id, text, "opt_out", now)
+        already = await statements.row(IS_OPTED_OUT, number_of_firm)
+        if not (already and already[0]):
+            await statements.run(_OPT_OUT, {**number_of_firm, "id": new_id(), "at": now})
+        await _record_consent(statements, firm_id, text, "opt_out", now)
     elif keyword is Keyword.START:
-        await connection.execute(
-            delete(SmsOptOut).where(SmsOptOut.firm_id == firm_id, SmsOptOut.phone_number == number)
-        )
-        await _record_consent(connection, firm_id, text, "opt_in", now)
+        await statements.run(_OPT_IN, number_of_firm)
+        await _record_consent(statements, firm_id, text, "opt_in", now)
     answer = None
     if not ctx.settings.provider_answers_keywords:
         answer = keyword_answer(keyword, text.firm_name, text.firm_email_from)
@@ -163,22 +162,24 @@ async def _obey_keyword(
 
 
 async def _record_consent(
-    connection: AsyncConnection, firm_id: uuid.UUID, text: _StoredText, action: str, now: datetime
+    statements: Statements, firm_id: uuid.UUID, text: _StoredText, action: str, now: datetime
 ) -> None:
-    await connection.execute(
-        insert(ConsentEvent).values(
-            firm_id=firm_id,
-            phone_number=text.from_number,
-            action=action,
-            text=text.body,
-            inbound_text_id=text.id,
-            at=now,
-        )
+    await statements.run(
+        _RECORD_CONSENT,
+        {
+            "id": new_id(),
+            "firm_id": firm_id,
+            "phone_number": text.from_number,
+            "action": action,
+            "text": text.body,
+            "inbound_text_id": text.id,
+            "at": now,
+        },
     )
 
 
 async def routing_facts(
-    connection: AsyncConnection,
+    statements: Statements,
     ctx: ServiceContext,
     firm_id: uuid.UUID,
     number: str,
@@ -186,7 +187,7 @@ async def routing_facts(
 ) -> InboundFacts:
     """What the one-conversation rule needs to know about a text from `number`."""
     window = timedelta(days=ctx.settings.sms_reply_window_days)
-    facts = await sender_facts(connection, firm_id, number, now - window)
+    facts = await sender_facts(statements, firm_id, number, now - window)
     return InboundFacts(
         received_at=now,
         sender_contact_ids=facts.contact_ids,
@@ -198,14 +199,14 @@ async def routing_facts(
 
 
 async def _route_reply(
-    connection: AsyncConnection, ctx: ServiceContext, text: _StoredText, now: datetime
+    statements: Statements, ctx: ServiceContext, text: _StoredText, now: datetime
 ) -> _Handling:
     assert text.firm_id is not None and text.firm_name is not None
-    facts = await routing_facts(connection, ctx, text.firm_id, text.from_number, now)
+    facts = await routing_facts(statements, ctx, text.firm_id, text.from_number, now)
     decision = decide_reply_route(facts)
     if isinstance(decision, FileInConversation):
         message_id = await file_text(
-            connection,
+            statements,
             FiledWords(text.firm_id, text.body, text.media),
             decision.conversation_id,
             decision.contact_id,
@@ -230,7 +231,7 @@ class FiledWords(NamedTuple):
 
 
 async def file_text(
-    connection: AsyncConnection,
+    statements: Statements,
     text: FiledWords,
     conversation_id: uuid.UUID,
     contact_id: uuid.UUID,
@@ -249,7 +250,7 @@ async def file_text(
         media=text.media or None,
         created_at=now,
     )
-    await add_client_message(connection, message)
+    await add_client_message(statements, message)
     return message.id
 
 
@@ -298,5 +299,28 @@ _TEXT_TO_HANDLE = (
     .where(InboundText.provider_id == bindparam("provider_id"))
     .with_for_update(of=InboundText)
 )
-# The columns set are the parameters given: handled_at and those of _Handling.
-_RECORD_HANDLING = update(_INBOUND_TEXTS).where(_INBOUND_TEXTS.c.id == bindparam("text_id"))
+_RECORD_HANDLING = (
+    update(_INBOUND_TEXTS)
+    .where(_INBOUND_TEXTS.c.id == bindparam("text_id"))
+    .values(
+        {
+            column: bindparam(column)
+            for column in ("handled_at", *(f.name for f in fields(_Handling)))
+        }
+    )
+)
+_OPT_OUT = insert(SmsOptOut).values(
+    id=bindparam("id"),
+    firm_id=bindparam("firm_id"),
+    phone_number=bindparam("number"),
+    opted_out_at=bindparam("at"),
+)
+_OPT_IN = delete(SmsOptOut).where(
+    SmsOptOut.firm_id == bindparam("firm_id"), SmsOptOut.phone_number == bindparam("number")
+)
+_RECORD_CONSENT = insert(ConsentEvent).values(
+    {
+        column: bindparam(column)
+        for column in ("id", "firm_id", "phone_number", "action", "text", "inbound_text_id", "at")
+    }
+)

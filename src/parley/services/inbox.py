@@ -8,6 +8,7 @@ from sqlalchemy import select, tuple_
 
 from parley.db.conversations import is_participant
 from parley.db.models import Contact, Conversation, InboundText, Message
+from parley.db.statements import CoreStatements
 from parley.db.tenancy import get_for_firm
 from parley.domain.errors import Conflict, InvalidInput
 from parley.services.audit import AuditAction, record
@@ -74,8 +75,8 @@ async def file_from_inbox(
             )
         assert text.firm_id is not None  # held texts are the firm's
         words = FiledWords(text.firm_id, text.body, text.media)
-        connection = await session.connection()
-        message_id = await file_text(connection, words, conversation.id, contact.id, None, now)
+        statements = CoreStatements(await session.connection())
+        message_id = await file_text(statements, words, conversation.id, contact.id, None, now)
         message = await session.get_one(Message, message_id)
         text.message_id = message.id
         text.contact_id = contact.id

@@ -96,7 +96,7 @@ async def reply_through_link(
                 idempotency_key=idempotency_key,
                 created_at=now,
             )
-            await add_client_message(connection, reply)
+            await add_client_message(statements, reply)
             await statements.run(_MARK_OPENED, {"link_id": link.id, "opened": now})
         return await _page(statements, ctx, link)
 
