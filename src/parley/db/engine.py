@@ -52,21 +52,6 @@ class Database:
             yield connection
 
     @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
-        """A connection on which each statement commits on its own.
-
-        For a write that is one statement, or reads that need no common snapshot: on
-        PostgreSQL it saves the BEGIN and COMMIT round trips. SQLite, in-process, has
-        none to save, and keeps its transaction (and its write lock, see below).
-        """
-        if self.is_sqlite:
-            async with self.core_transaction() as connection:
-                yield connection
-            return
-        async with self.engine.connect() as connection:
-            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
-
-    @asynccontextmanager
     async def driver_connection(self) -> AsyncIterator[asyncpg.Connection]:
         """asyncpg's own connection from the pool (PostgreSQL only), outside any transaction.
 
@@ -82,7 +67,9 @@ class Database:
         """Statements that each commit on their own, at the least cost per statement.
 
         For reads that need no common snapshot and writes that are one statement, on
-        the busiest paths: on PostgreSQL on asyncpg's own connection (db/statements.py).
+        the busiest paths: on PostgreSQL on asyncpg's own connection (db/statements.py),
+        with no BEGIN and COMMIT round trips. SQLite, in-process, has none to save, and
+        keeps its transaction (and its write lock, see below).
         """
         if self.is_sqlite:
             async with self.core_transaction() as connection:

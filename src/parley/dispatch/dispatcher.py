@@ -208,8 +208,8 @@ class Dispatcher:
         return f"{base}{STATUS_CALLBACK_PATH}?d={delivery_id}"
 
     async def _record_accepted(self, delivery: SmsDelivery, provider_id: str) -> None:
-        async with self.ctx.db.autocommit() as connection:
-            await connection.execute(
+        async with self.ctx.db.statements() as statements:
+            await statements.run(
                 _RECORD_ACCEPTED, {"delivery_id": delivery.id, "provider_id": provider_id}
             )
         self.handed_over += 1
