@@ -59,6 +59,11 @@ async def stats(_: Request) -> JSONResponse:
     return JSONResponse({"arrivals": arrivals})
 
 
+async def count(_: Request) -> JSONResponse:
+    # Polled while the workers run: a count, not the whole list, costs the sink nothing.
+    return JSONResponse({"arrivals": len(arrivals)})
+
+
 async def reset(_: Request) -> JSONResponse:
     arrivals.clear()
     messages.clear()
@@ -72,6 +77,7 @@ app = Starlette(
         Route(MESSAGES + ".json", list_messages, methods=["GET"]),
         Route(MESSAGES + "/{sid}.json", fetch_message, methods=["GET"]),
         Route("/stats", stats),
+        Route("/count", count),
         Route("/reset", reset, methods=["POST"]),
     ]
 )

@@ -573,14 +573,13 @@ class Bench:
                 for n in range(2)
             ]
             try:
+                sink = f"http://127.0.0.1:{PORTS['sink']}"
                 deadline = time.monotonic() + 600
-                while True:
-                    arrivals = httpx.get(f"http://127.0.0.1:{PORTS['sink']}/stats").json()[
-                        "arrivals"
-                    ]
-                    if len(arrivals) >= expected or time.monotonic() > deadline:
+                while httpx.get(f"{sink}/count").json()["arrivals"] < expected:
+                    if time.monotonic() > deadline:
                         break
                     time.sleep(0.5)
+                arrivals = httpx.get(f"{sink}/stats").json()["arrivals"]
                 peak = max(peak_memory_mb(w.pid) for w in workers)
             finally:
                 for w in workers:
