@@ -177,17 +177,28 @@ def wrk(
     return figures
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def warmed_wrk(
-    port: int, requests_file: Path, connections: int, seconds: float, warmup: float
+    port: int, pid: int, requests_file: Path, connections: int, seconds: float, warmup: float
 ) -> dict[str, float]:
     """wrk after a warm-up under the same load, so that the figures are the steady state.
 
     The first requests of a server open its pooled connections and prepare its
     statements; both servers get the warm-up, from the other end of the requests.
+    Also the server's CPU time per request: steadier between runs than throughput on a
+    machine whose speed varies, and what a change to the server's own work moves.
     """
     if warmup > 0:
         wrk(port, requests_file, connections, warmup, backwards=True)
-    return wrk(port, requests_file, connections, seconds)
+    before = cpu_seconds(pid)
+    figures = wrk(port, requests_file, connections, seconds)
+    figures["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / max(figures["requests"], 1)
+    return figures
 
 
 def signed_line(path: str, params: dict[str, str]) -> str:
@@ -385,13 +396,14 @@ class Bench:
     ) -> tuple[dict[str, float], dict[str, float]]:
         seconds, warmup = self.options.seconds, self.options.warmup
         with parley_server(self.env, self.work) as process, profiled(process.pid, name, seconds):
-            ours = warmed_wrk(PORTS["parley"], requests, connections, seconds, warmup)
+            ours = warmed_wrk(PORTS["parley"], process.pid, requests, connections, seconds, warmup)
             ours["peak_mb"] = peak_memory_mb(process.pid)
         if name == "status":  # the baseline meets the same statuses Parley met
             asyncio.run(self.reset_statuses())
         with baseline_server(self.env, self.work) as process:
             bare = warmed_wrk(
                 PORTS["baseline"],
+                process.pid,
                 self.baseline_requests.get(name, requests),
                 connections,
                 seconds,
@@ -408,6 +420,8 @@ class Bench:
                 "baseline_per_second": bare["per_second"],
                 "baseline_p99_ms": bare["p99_ms"],
                 "ratio": ours["per_second"] / bare["per_second"],
+                "cpu_ms": ours["cpu_ms"],
+                "baseline_cpu_ms": bare["cpu_ms"],
                 "peak_mb": ours["peak_mb"],
             }
         )
