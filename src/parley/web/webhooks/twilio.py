@@ -1,8 +1,8 @@
 """Twilio's webhooks: status callbacks for our texts, and texts from clients.
 
 Declared on a FastAPI router for the OpenAPI document, but served as plain Starlette
-endpoints on a lane of their own (web/app.py): they are the busiest requests, and
-FastAPI's routing and dependency layers were a third of their cost (bench/README.md).
+endpoints on the app's lane for its busiest requests (web/app.py): FastAPI's routing
+and dependency layers were a third of their cost (bench/README.md).
 So each endpoint takes only the request and reads the signature header itself.
 """
 
