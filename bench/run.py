@@ -395,7 +395,10 @@ class Bench:
         self, row: Row, name: str, requests: Path, connections: int
     ) -> tuple[dict[str, float], dict[str, float]]:
         seconds, warmup = self.options.seconds, self.options.warmup
-        with parley_server(self.env, self.work) as process, profiled(process.pid, name, seconds):
+        with (
+            parley_server(self.env, self.work) as process,
+            profiled(process.pid, name, warmup + seconds),
+        ):
             ours = warmed_wrk(PORTS["parley"], process.pid, requests, connections, seconds, warmup)
             ours["peak_mb"] = peak_memory_mb(process.pid)
         if name == "status":  # the baseline meets the same statuses Parley met
