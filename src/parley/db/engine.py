@@ -66,8 +66,15 @@ class Database:
             # Wrapped as engine.connect() would: the wrapper is what the error handlers
             # and is_database_unavailable know (a restart refuses connections a while).
             raise DBAPIError(None, None, error) from error
+        connection: asyncpg.Connection = pooled.driver_connection
         try:
-            yield pooled.driver_connection
+            yield connection
+        except (asyncpg.InterfaceError, asyncpg.InternalClientError) as error:
+            # asyncpg calls a statement or COMMIT on a connection PostgreSQL dropped a
+            # misuse ("connection is closed"): it is the database going away, said so.
+            if not connection.is_closed():
+                raise
+            raise asyncpg.ConnectionDoesNotExistError("PostgreSQL closed the connection") from error
         finally:
             pooled.close()
 
@@ -102,8 +109,6 @@ class Database:
             except BaseException:
                 await _roll_back(connection, transaction)
                 raise
-            if connection.is_closed():
-                raise asyncpg.ConnectionDoesNotExistError("the connection closed before COMMIT")
             await transaction.commit()
 
     async def dispose(self) -> None:

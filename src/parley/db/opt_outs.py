@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import Exists, SQLColumnExpression, bindparam, exists, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import SmsOptOut
+from parley.db.statements import Statements
 
 
 async def opted_out_numbers(
@@ -28,9 +29,10 @@ def opted_out(firm_id: SQLColumnExpression[uuid.UUID], number: SQLColumnExpressi
     return exists().where(SmsOptOut.firm_id == firm_id, SmsOptOut.phone_number == number)
 
 
-# Built once: asked for every keyword received. One row: whether it opted out.
-IS_OPTED_OUT = select(opted_out(bindparam("firm_id"), bindparam("number")))
+# Built once: asked for every keyword received.
+_IS_OPTED_OUT = select(opted_out(bindparam("firm_id"), bindparam("number")))
 
 
-async def is_opted_out(db: AsyncSession | AsyncConnection, firm_id: uuid.UUID, number: str) -> bool:
-    return bool(await db.scalar(IS_OPTED_OUT, {"firm_id": firm_id, "number": number}))
+async def is_opted_out(statements: Statements, firm_id: uuid.UUID, number: str) -> bool:
+    row = await statements.row(_IS_OPTED_OUT, {"firm_id": firm_id, "number": number})
+    return bool(row and row[0])

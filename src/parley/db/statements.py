@@ -15,8 +15,7 @@ left to a Python-side default, or missing from the call, is an error, never NULL
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -65,31 +64,17 @@ class DriverStatements:
 
     async def row(self, statement: Executable, params: Params) -> Sequence[Any] | None:
         compiled = _compiled(statement)
-        with self._lost_is_away():
-            row = await self._connection.fetchrow(compiled.sql, *compiled.arguments(params))
+        row = await self._connection.fetchrow(compiled.sql, *compiled.arguments(params))
         return None if row is None else compiled.read(row)
 
     async def rows(self, statement: Executable, params: Params) -> Sequence[Sequence[Any]]:
         compiled = _compiled(statement)
-        with self._lost_is_away():
-            rows = await self._connection.fetch(compiled.sql, *compiled.arguments(params))
+        rows = await self._connection.fetch(compiled.sql, *compiled.arguments(params))
         return [compiled.read(row) for row in rows]
 
     async def run(self, statement: Executable, params: Params) -> None:
         compiled = _compiled(statement)
-        with self._lost_is_away():
-            await self._connection.execute(compiled.sql, *compiled.arguments(params))
-
-    @contextmanager
-    def _lost_is_away(self) -> Iterator[None]:
-        # asyncpg says "connection is closed" (a misuse error) when PostgreSQL dropped it
-        # between two statements: that is the database going away, and is said so.
-        try:
-            yield
-        except (asyncpg.InterfaceError, asyncpg.InternalClientError) as error:
-            if not self._connection.is_closed():
-                raise
-            raise asyncpg.ConnectionDoesNotExistError("PostgreSQL closed the connection") from error
+        await self._connection.execute(compiled.sql, *compiled.arguments(params))
 
 
 Conversion = Callable[[Any], Any] | None

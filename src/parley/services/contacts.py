@@ -6,6 +6,7 @@ import uuid
 
 from parley.db.models import Contact
 from parley.db.opt_outs import is_opted_out
+from parley.db.statements import CoreStatements
 from parley.db.tenancy import get_for_firm
 from parley.domain.errors import InvalidInput
 from parley.domain.phone_numbers import parse_mobile_number
@@ -30,7 +31,8 @@ async def create_contact(
         else None
     )
     async with ctx.db.transaction() as session:
-        opted_out = mobile is not None and await is_opted_out(session, scope.firm_id, mobile)
+        statements = CoreStatements(await session.connection())
+        opted_out = mobile is not None and await is_opted_out(statements, scope.firm_id, mobile)
         contact = Contact(
             firm_id=scope.firm_id,
             name=name,
@@ -46,5 +48,6 @@ async def get_contact(ctx: ServiceContext, scope: FirmScope, contact_id: uuid.UU
     async with ctx.db.sessions() as session:
         contact = await get_for_firm(session, Contact, contact_id, scope.firm_id, label="contact")
         mobile = contact.mobile_phone
-        opted_out = mobile is not None and await is_opted_out(session, scope.firm_id, mobile)
+        statements = CoreStatements(await session.connection())
+        opted_out = mobile is not None and await is_opted_out(statements, scope.firm_id, mobile)
     return ContactView.of(contact, opted_out=opted_out)

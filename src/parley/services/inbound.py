@@ -26,7 +26,7 @@ from parley.db.models import (
     InboundText,
     SmsOptOut,
 )
-from parley.db.opt_outs import IS_OPTED_OUT
+from parley.db.opt_outs import is_opted_out
 from parley.db.statements import Statements
 from parley.db.types import new_id
 from parley.domain.keywords import Keyword, classify_keyword
@@ -148,8 +148,7 @@ async def _obey_keyword(
     firm_id, number = text.firm_id, text.from_number
     number_of_firm = {"firm_id": firm_id, "number": number}
     if keyword is Keyword.STOP:
-        already = await statements.row(IS_OPTED_OUT, number_of_firm)
-        if not (already and already[0]):
+        if not await is_opted_out(statements, firm_id, number):
             await statements.run(_OPT_OUT, {**number_of_firm, "id": new_id(), "at": now})
         await _record_consent(statements, firm_id, text, "opt_out", now)
     elif keyword is Keyword.START:

@@ -18,6 +18,7 @@ from parley.db.conversations import current_participants
 from parley.db.deliveries import sender_number, wake_dispatchers
 from parley.db.models import Contact, Firm, Message, SmsDelivery
 from parley.db.opt_outs import is_opted_out, opted_out_numbers
+from parley.db.statements import CoreStatements
 from parley.domain.delivery_status import DeliveryStatus
 from parley.domain.sms_text import compose_intro, segments_of
 from parley.services.reply_links import mint_reply_link
@@ -87,7 +88,7 @@ async def queue_fresh_link(
     """Text a new reply link in place of an expired one; False when the number can't be."""
     contact = await session.get_one(Contact, expired.contact_id)
     if not contact.mobile_phone or await is_opted_out(
-        session, expired.firm_id, contact.mobile_phone
+        CoreStatements(await session.connection()), expired.firm_id, contact.mobile_phone
     ):
         return False
     firm = await session.get_one(Firm, expired.firm_id)
