@@ -8,6 +8,7 @@ So each endpoint takes only the request and reads the signature header itself.
 
 from __future__ import annotations
 
+import urllib.parse
 import uuid
 from typing import Any
 
@@ -110,11 +111,12 @@ async def signed_form(request: Request, ctx: ServiceContext) -> dict[str, str]:
     if media_type != FORM:
         # Read as a form, anything else would look empty and fail as "wrongly signed".
         raise HTTPException(415, f"Twilio's webhooks are form-encoded ({FORM}).")
-    form = await request.form()
-    params = {key: str(value) for key, value in form.items()}
-    url = ctx.settings.public_url.rstrip("/") + request.url.path
-    if request.url.query:
-        url += "?" + request.url.query
+    params = form_fields(await request.body())
+    # The URL Twilio called, from the request's own path and query (request.url would
+    # also parse the Host header, which the signature does not cover).
+    url = ctx.settings.public_url.rstrip("/") + request.scope["path"]
+    if query := _query(request):
+        url += "?" + query
     signature = request.headers.get(SIGNATURE_HEADER)
     if not is_valid_signature(ctx.settings.twilio_auth_token, url, params, signature):
         raise HTTPException(403, "The request's Twilio signature is missing or wrong.")
@@ -123,6 +125,18 @@ async def signed_form(request: Request, ctx: ServiceContext) -> dict[str, str]:
             raise HTTPException(422, f"{name} is longer than {longest} characters.")
     # Made storable only now: Twilio signed the parameters exactly as they came.
     return {storable(key): storable(value) for key, value in params.items()}
+
+
+def form_fields(body: bytes) -> dict[str, str]:
+    """A form-encoded body's fields, decoded exactly as Starlette's form parser does.
+
+    The standard library's parser, for a fifth of the cost of the streaming one behind
+    `request.form()` on bodies this small (bench/README.md). As there, bytes outside
+    ASCII are read as Latin-1 and percent-escapes as UTF-8; a repeated name keeps its
+    last value, and a name without a value is kept, empty.
+    """
+    pairs = urllib.parse.parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+    return dict(pairs)
 
 
 @router.post("/status", status_code=204, openapi_extra=_STATUS_FORM)
@@ -146,9 +160,16 @@ async def status_callback(request: Request) -> Response:
     return Response(status_code=204)
 
 
+def _query(request: Request) -> str:
+    query: bytes = request.scope["query_string"]
+    return query.decode("latin-1")
+
+
 def _delivery_hint(request: Request) -> uuid.UUID | None:
+    """The delivery our StatusCallback URL names (?d=), when it names one well."""
+    hint = dict(urllib.parse.parse_qsl(_query(request))).get("d", "")
     try:
-        return uuid.UUID(request.query_params.get("d", ""))
+        return uuid.UUID(hint)
     except ValueError:
         return None
 
