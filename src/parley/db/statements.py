@@ -87,7 +87,9 @@ class _Compiled:
     names: tuple[str, ...]  # of the positional parameters $1, $2, …
     fixed: dict[str, Any]  # values the definition fixes itself, such as a LIMIT
     binders: tuple[Conversion, ...]  # each parameter's type conversion, as SQLAlchemy's
-    readers: tuple[Conversion, ...]  # each result column's; empty when none has one
+    # (position, conversion) of the result columns that have one: most have none, and
+    # a row's other values are kept as asyncpg gave them.
+    readers: tuple[tuple[int, Callable[[Any], Any]], ...]
 
     def arguments(self, params: Params) -> list[Any]:
         values = (params[n] if n in params else self.fixed[n] for n in self.names)
@@ -96,7 +98,10 @@ class _Compiled:
     def read(self, row: Sequence[Any]) -> Sequence[Any]:
         if not self.readers:
             return row
-        return tuple(v if r is None else r(v) for r, v in zip(self.readers, row, strict=True))
+        values = list(row)
+        for position, reader in self.readers:
+            values[position] = reader(values[position])
+        return values
 
 
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
@@ -116,11 +121,8 @@ def _compiled(statement: Executable) -> _Compiled:
         columns: list[ColumnElement[Any]] = (
             list(statement.exported_columns) if isinstance(statement, ReturnsRows) else []
         )
-        readers: tuple[Conversion, ...] = tuple(
-            column.type.result_processor(_DIALECT, None) for column in columns
-        )
-        if all(r is None for r in readers):
-            readers = ()
+        conversions = (column.type.result_processor(_DIALECT, None) for column in columns)
+        readers = tuple((i, r) for i, r in enumerate(conversions) if r is not None)
         found = _Compiled(statement, str(compiled), names, fixed, binders, readers)
         _COMPILED[id(statement)] = found
     return found

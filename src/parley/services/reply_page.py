@@ -7,11 +7,12 @@ previewers and mail scanners; a reply is saved once however often it is submitte
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, true, update
 
 from parley.db.conversations import (
     ClientMessage,
@@ -65,12 +66,18 @@ class ReplyPage:
 async def open_reply_page(ctx: ServiceContext, token: str, *, by_person: bool) -> ReplyPage:
     """The page; a person's first visit records when the link was opened."""
     now = ctx.clock()
-    # Reads that need no common snapshot, and a write that is one statement.
+    # One read for the link and its page, and a write of one statement on a first visit.
     async with ctx.db.statements() as statements:
-        opened = await _usable_link(statements, token, now)
-        if by_person and opened.opened_at is None:
-            await statements.run(_MARK_OPENED, {"link_id": opened.id, "opened": now})
-        return await _page(statements, ctx, opened)
+        rows = await statements.rows(_OPEN_PAGE, {"token_hash": hash_token(token)})
+        if not rows:
+            raise _does_not_work()
+        link = _unexpired(_OpenLink._make(rows[0][:_LINK_COLUMNS]), now)
+        if by_person and link.opened_at is None:
+            await statements.run(_MARK_OPENED, {"link_id": link.id, "opened": now})
+    # A conversation always has the message the link was sent with; the outer join
+    # would give one row of NULLs without it.
+    latest = [row[_LINK_COLUMNS:] for row in rows if row[_LINK_COLUMNS] is not None]
+    return _page_of(ctx, link, latest)
 
 
 async def reply_through_link(
@@ -162,13 +169,14 @@ _OPEN_LINK = (
     )
 )
 _OPEN_LINK_FOR_UPDATE = _OPEN_LINK.with_for_update(of=ReplyLink)
+_LINK_COLUMNS = len(_OpenLink._fields)
 _REPLY_WITH_KEY = select(Message.id).where(Message.idempotency_key == bindparam("key"))
 _MARK_OPENED = (
     update(ReplyLink)
     .where(ReplyLink.id == bindparam("link_id"), ReplyLink.opened_at.is_(None))
     .values(opened_at=bindparam("opened"))
 )
-_LATEST_MESSAGES = (
+_NEWEST_MESSAGES = (
     select(
         Message.id,
         Message.author_staff_id,
@@ -180,9 +188,25 @@ _LATEST_MESSAGES = (
     )
     .outerjoin(StaffUser, StaffUser.id == Message.author_staff_id)
     .outerjoin(Contact, Contact.id == Message.author_contact_id)
-    .where(Message.conversation_id == bindparam("conversation_id"))
     .order_by(Message.created_at.desc(), Message.id.desc())
     .limit(PAGE_MESSAGES + 1)
+)
+_LATEST_MESSAGES = _NEWEST_MESSAGES.where(Message.conversation_id == bindparam("conversation_id"))
+# The reply page's GET in one round trip: the link's row beside each of the latest
+# messages of its conversation (no row when the link does not work). The messages are
+# found by the token's conversation directly, so that every database reads them from
+# the (conversation, time) index and stops at the limit.
+_LINK = _OPEN_LINK.subquery("link")
+_LATEST_OF_TOKEN = _NEWEST_MESSAGES.where(
+    Message.conversation_id
+    == select(ReplyLink.conversation_id)
+    .where(ReplyLink.token_hash == bindparam("token_hash"))
+    .scalar_subquery()
+).subquery("latest")
+_OPEN_PAGE = (
+    select(_LINK, _LATEST_OF_TOKEN)
+    .select_from(_LINK.outerjoin(_LATEST_OF_TOKEN, true()))
+    .order_by(_LATEST_OF_TOKEN.c.created_at.desc(), _LATEST_OF_TOKEN.c.id.desc())
 )
 
 
@@ -192,24 +216,36 @@ async def _working_link(
     """The link, expired or not, while its contact still takes part (else NotFound)."""
     query = _OPEN_LINK_FOR_UPDATE if for_update else _OPEN_LINK
     row = await statements.row(query, {"token_hash": hash_token(token)})
-    # A contact who left the conversation loses access at once; say no more than
-    # "not found" so a link reveals nothing once it stops working.
     if row is None:
-        raise NotFound("This link does not work.")
+        raise _does_not_work()
     return _OpenLink._make(row)
 
 
-async def _usable_link(
-    statements: Statements, token: str, now: datetime, *, for_update: bool = False
-) -> _OpenLink:
-    link = await _working_link(statements, token, for_update=for_update)
+def _does_not_work() -> NotFound:
+    # A contact who left the conversation loses access at once; say no more than "not
+    # found" so a link reveals nothing once it stops working.
+    return NotFound("This link does not work.")
+
+
+def _unexpired(link: _OpenLink, now: datetime) -> _OpenLink:
     if now >= link.expires_at:
         raise LinkExpired("This link has expired.")
     return link
 
 
+async def _usable_link(
+    statements: Statements, token: str, now: datetime, *, for_update: bool = False
+) -> _OpenLink:
+    return _unexpired(await _working_link(statements, token, for_update=for_update), now)
+
+
 async def _page(statements: Statements, ctx: ServiceContext, link: _OpenLink) -> ReplyPage:
     latest = await statements.rows(_LATEST_MESSAGES, {"conversation_id": link.conversation_id})
+    return _page_of(ctx, link, latest)
+
+
+def _page_of(ctx: ServiceContext, link: _OpenLink, latest: Sequence[Sequence[Any]]) -> ReplyPage:
+    """The page, from the latest messages (newest first, one more than are shown)."""
     shown = list(reversed(latest[:PAGE_MESSAGES]))
     return ReplyPage(
         firm_name=link.firm_name,
