@@ -130,8 +130,8 @@ async def signed_form(request: Request, ctx: ServiceContext) -> dict[str, str]:
 def form_fields(body: bytes) -> dict[str, str]:
     """A form-encoded body's fields, decoded exactly as Starlette's form parser does.
 
-    The standard library's parser, for a fifth of the cost of the streaming one behind
-    `request.form()` on bodies this small (bench/README.md). As there, bytes outside
+    The standard library's parser, for a third of the cost of the streaming one behind
+    `request.form()` on a status callback (23 against 69 µs). As there, bytes outside
     ASCII are read as Latin-1 and percent-escapes as UTF-8; a repeated name keeps its
     last value, and a name without a value is kept, empty.
     """
