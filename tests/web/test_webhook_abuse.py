@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from parley.db.models import DeliveryEvent, InboundText
@@ -211,3 +213,41 @@ async def test_an_unknown_webhook_is_a_404_in_the_error_shape(api: httpx.AsyncCl
     response = await api.post("/webhooks/twilio/voice", data={"CallSid": "CA1"})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_bytes_outside_utf8_in_the_query_are_403_not_a_crash(app: FastAPI) -> None:
+    # httpx would percent-encode them, so the request is handed to the app as it would
+    # arrive from a raw socket.
+    body = b"MessageSid=SM1&MessageStatus=sent"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": "/webhooks/twilio/status",
+        "raw_path": b"/webhooks/twilio/status",
+        "query_string": b"d=\xff\xfe",
+        "root_path": "",
+        "headers": [
+            (b"host", b"parley.test"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-twilio-signature", b"forged"),
+        ],
+        "client": ("203.0.113.9", 4000),
+        "server": ("parley.test", 443),
+        "state": {},
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    await app(scope, receive, send)
+    assert statuses == [403]

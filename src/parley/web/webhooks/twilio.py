@@ -161,6 +161,9 @@ async def status_callback(request: Request) -> Response:
 
 
 def _query(request: Request) -> str:
+    """The query string as sent. Read as Latin-1, like the body: Twilio's are ASCII, and
+    any other bytes make a URL that fails the signature check (403), never a decoding
+    error (request.url decodes as UTF-8 and raised a 500 on such bytes)."""
     query: bytes = request.scope["query_string"]
     return query.decode("latin-1")
 
