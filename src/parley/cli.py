@@ -19,7 +19,7 @@ import uvloop
 from parley.db import migrate
 from parley.db.engine import Database
 from parley.domain.errors import ParleyError
-from parley.process import freeze_startup_heap
+from parley.process import tune_garbage_collection
 from parley.services.context import ServiceContext
 from parley.services.demo_seed import seed_demo
 from parley.services.firms import create_firm
@@ -75,7 +75,7 @@ def worker() -> None:
             await ctx.db.dispose()
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    freeze_startup_heap()
+    tune_garbage_collection()
     # uvloop, as `parley serve` runs under uvicorn: sends are socket-bound.
     uvloop.run(run())
 

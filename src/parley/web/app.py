@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from parley.db.engine import Database
 from parley.dispatch.runner import run_dispatcher
-from parley.process import freeze_startup_heap
+from parley.process import tune_garbage_collection
 from parley.services.context import ServiceContext
 from parley.settings import Settings
 from parley.simulator.mount import simulator_for
@@ -120,7 +120,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        freeze_startup_heap()
+        tune_garbage_collection()
         stop = asyncio.Event()
         dispatcher = asyncio.create_task(run_dispatcher(service, stop)) if with_dispatcher else None
         try:
