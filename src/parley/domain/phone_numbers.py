@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
@@ -46,6 +48,9 @@ def _parse(raw: str, default_region: str, *, field: str, cannot_text: dict[int, 
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Every inbound text names the firm's own number, and clients text again and again:
+# parsing one costs about 40 µs, a remembered answer 0.2 µs.
+@lru_cache(maxsize=4096)
 def normalize_sender_number(raw: str, default_region: str) -> str:
     """E.164 for any number a text came from or went to, without judging its type.
 
