@@ -21,3 +21,11 @@ when = TEMPLATES.env.filters["when"]
 )
 def test_a_moment_is_written_day_month_year_and_minute(moment: datetime, written: str) -> None:
     assert when(moment) == written
+
+
+def test_a_moment_on_a_page_is_a_time_element_machines_can_read() -> None:
+    page = TEMPLATES.env.from_string("<p>{{ moment | time_tag }}</p>")
+    moment = datetime(2026, 1, 5, 9, 3, 7, tzinfo=UTC)
+    assert page.render(moment=moment) == (
+        '<p><time datetime="2026-01-05T09:03:07+00:00">05 Jan 2026, 09:03 UTC</time></p>'
+    )

@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 # Templates ship with the code and change only with it: not checking each one's file
@@ -24,4 +25,15 @@ def _when(moment: datetime) -> str:
     )
 
 
+def _time_tag(moment: datetime) -> Markup:
+    """The moment as a <time> element: machine-readable, and written as `when` writes it.
+
+    One filter instead of a call of isoformat() in the template, which Jinja routes
+    through its own call machinery: a tenth of the reply page's rendering. Safe as
+    markup: both parts are digits, fixed words and punctuation.
+    """
+    return Markup(f'<time datetime="{moment.isoformat()}">{_when(moment)}</time>')
+
+
 TEMPLATES.env.filters["when"] = _when
+TEMPLATES.env.filters["time_tag"] = _time_tag
