@@ -135,6 +135,7 @@ async def load_conversations(
         contacts,
         LATEST_STAFF_ROUND,
     )
+    await db.execute("ANALYZE")
 
 
 def reply_token(secret_key: str, i: int) -> str:

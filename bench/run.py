@@ -370,18 +370,11 @@ class Bench:
                       (SELECT count(*) FROM contacts) AS contacts,
                       (SELECT count(*) FROM sms_deliveries) AS deliveries"""
         )
-        started = time.monotonic()
-        # As autovacuum would have by the time such a table is read: without it, the
-        # first server to read the rows just loaded (always Parley's, before the
-        # baseline's) sets each one's commit hint and writes the pages it dirties.
-        await db.execute("VACUUM ANALYZE")
-        settled = time.monotonic() - started
         await db.close()
         self.probes.append(cpu_probe_seconds())
         self.notes.append(
             f"data set: {counts['contacts']:,} contacts, {counts['messages']:,} messages, "
-            f"{counts['deliveries']:,} deliveries and reply links loaded in {elapsed:.1f} s, "
-            f"vacuumed in {settled:.1f} s"
+            f"{counts['deliveries']:,} deliveries and reply links loaded in {elapsed:.1f} s"
         )
 
     async def teardown(self) -> None:
@@ -398,17 +391,10 @@ class Bench:
         await db.execute("VACUUM ANALYZE sms_deliveries")
         await db.close()
 
-    async def checkpoint(self) -> None:
-        """Each server starts with no other step's dirty pages left for it to write."""
-        db = await self.connect()
-        await db.execute("CHECKPOINT")
-        await db.close()
-
     def versus_baseline(
         self, row: Row, name: str, requests: Path, connections: int
     ) -> tuple[dict[str, float], dict[str, float]]:
         seconds, warmup = self.options.seconds, self.options.warmup
-        asyncio.run(self.checkpoint())
         with (
             parley_server(self.env, self.work) as process,
             profiled(process.pid, name, warmup + seconds),
@@ -417,7 +403,6 @@ class Bench:
             ours["peak_mb"] = peak_memory_mb(process.pid)
         if name == "status":  # the baseline meets the same statuses Parley met
             asyncio.run(self.reset_statuses())
-        asyncio.run(self.checkpoint())
         with baseline_server(self.env, self.work) as process:
             bare = warmed_wrk(
                 PORTS["baseline"],
