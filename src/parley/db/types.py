@@ -25,6 +25,14 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetimes are not stored; pass an aware UTC time")
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # asyncpg reads PostgreSQL's timestamptz (kept as UTC) as an aware UTC datetime
+        # whatever the session's time zone: converting each again cost 3.5 % of a reply
+        # page's instructions, thirteen times a page.
+        if dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
