@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
+from parley.db.fair_pool import FairPool
 from parley.db.statements import CoreStatements, DriverStatements, Statements
 from parley.settings import to_async_url
 
@@ -30,7 +31,7 @@ class Database:
         self.is_sqlite = async_url.startswith("sqlite")
         options: dict[str, Any] = {}
         if not self.is_sqlite:
-            options = {"pool_size": pool_size, "max_overflow": 0}
+            options = {"poolclass": FairPool, "pool_size": pool_size, "max_overflow": 0}
         self.engine: AsyncEngine = create_async_engine(async_url, **options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

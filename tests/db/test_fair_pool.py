@@ -1,0 +1,84 @@
+"""When every connection is busy, requests get one in the order they asked.
+
+PostgreSQL only: SQLite runs in-process, without a pool of connections to wait for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from parley.db.fair_pool import FairPool
+from parley.settings import to_async_url
+
+
+@pytest.fixture
+async def one_connection(_postgres_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(
+        to_async_url(_postgres_url),
+        poolclass=FairPool,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=0.2,
+    )
+    yield engine
+    await engine.dispose()
+
+
+async def settle() -> None:
+    """Long enough for every task started to reach its wait for a connection."""
+    await asyncio.sleep(0.05)
+
+
+async def test_a_connection_given_back_goes_to_the_longest_waiter(
+    one_connection: AsyncEngine,
+) -> None:
+    served: list[str] = []
+
+    async def request(name: str) -> None:
+        connection = await one_connection.raw_connection()
+        served.append(name)
+        await asyncio.sleep(0.01)
+        connection.close()
+
+    holder = await one_connection.raw_connection()
+    waiting = [asyncio.create_task(request(name)) for name in ("first", "second", "third")]
+    await settle()
+    holder.close()
+    # Asks the very moment the connection comes back, before the first waiter has run:
+    # it must not take the connection from under the three already waiting.
+    await request("latecomer")
+    await asyncio.gather(*waiting)
+    assert served == ["first", "second", "third", "latecomer"]
+
+
+async def test_a_request_that_waits_too_long_is_refused_and_loses_no_connection(
+    one_connection: AsyncEngine,
+) -> None:
+    holder = await one_connection.raw_connection()
+    with pytest.raises(PoolTimeout):
+        await one_connection.raw_connection()
+    holder.close()
+    again = await one_connection.raw_connection()  # at once: nothing was lost
+    again.close()
+    assert one_connection.sync_engine.pool.checkedin() == 1  # type: ignore[attr-defined]
+
+
+async def test_a_connection_handed_to_a_request_cancelled_meanwhile_goes_to_the_next(
+    one_connection: AsyncEngine,
+) -> None:
+    holder = await one_connection.raw_connection()
+    cancelled = asyncio.create_task(one_connection.raw_connection())
+    await settle()
+    next_in_line = asyncio.create_task(one_connection.raw_connection())
+    await settle()
+    holder.close()  # handed to the first waiter, which is cancelled before it runs
+    cancelled.cancel()
+    connection = await asyncio.wait_for(next_in_line, 1)
+    connection.close()
+    assert cancelled.cancelled()
+    assert one_connection.sync_engine.pool.checkedin() == 1  # type: ignore[attr-defined]
