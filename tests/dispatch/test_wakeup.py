@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -32,18 +33,36 @@ async def listening_backends(connection: asyncpg.Connection) -> set[int]:
     return {row["pid"] for row in rows}
 
 
+async def new_listener(connection: asyncpg.Connection, known: set[int]) -> int:
+    """The backend that starts listening, other than those `known`."""
+    found: set[int] = set()
+
+    async def listening() -> bool:
+        found.update(await listening_backends(connection) - known)
+        return bool(found)
+
+    await eventually(listening, within=10)
+    (listener,) = found
+    return listener
+
+
+@asynccontextmanager
+async def dispatcher_listening(
+    url: str, other: asyncpg.Connection
+) -> AsyncIterator[tuple[asyncio.Event, int]]:
+    """Listening, with the event that wakes the dispatcher (clear) and its backend."""
+    wakeup = asyncio.Event()
+    before = await listening_backends(other)
+    async with listen_for_queued_texts(url, wakeup):
+        listener = await new_listener(other, before)
+        wakeup.clear()
+        yield wakeup, listener
+
+
 async def test_a_text_queued_elsewhere_wakes_the_dispatcher(
     _postgres_url: str, other_process: asyncpg.Connection
 ) -> None:
-    wakeup = asyncio.Event()
-    before = await listening_backends(other_process)
-    async with listen_for_queued_texts(_postgres_url, wakeup):
-
-        async def listening() -> bool:
-            return bool(await listening_backends(other_process) - before)
-
-        await eventually(listening, within=10)
-        wakeup.clear()
+    async with dispatcher_listening(_postgres_url, other_process) as (wakeup, _):
         await other_process.execute(f"NOTIFY {WAKE_CHANNEL}")
         await asyncio.wait_for(wakeup.wait(), 10)
 
@@ -51,22 +70,13 @@ async def test_a_text_queued_elsewhere_wakes_the_dispatcher(
 async def test_the_dispatcher_listens_again_once_its_connection_is_cut(
     _postgres_url: str, other_process: asyncpg.Connection
 ) -> None:
-    wakeup = asyncio.Event()
-    before = await listening_backends(other_process)
-    async with listen_for_queued_texts(_postgres_url, wakeup):
-        await asyncio.wait_for(wakeup.wait(), 10)
-        (listener,) = await listening_backends(other_process) - before
-        wakeup.clear()
-
+    async with dispatcher_listening(_postgres_url, other_process) as (wakeup, listener):
+        known = await listening_backends(other_process)
         # As a restart or a failover would: PostgreSQL ends the session.
         await other_process.execute("SELECT pg_terminate_backend($1)", listener)
         # Back, it wakes the dispatcher for texts queued while no one listened ...
         await asyncio.wait_for(wakeup.wait(), 10)
-
-        async def listening_on_a_new_connection() -> bool:
-            return bool(await listening_backends(other_process) - before - {listener})
-
-        await eventually(listening_on_a_new_connection, within=10)
+        await new_listener(other_process, known)
         wakeup.clear()
         # ... and hears of every text queued from then on.
         await other_process.execute(f"NOTIFY {WAKE_CHANNEL}")

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 FIRST_RETRY_SECONDS = 0.5
 LONGEST_RETRY_SECONDS = 30.0
 # Connecting or listening failed: the server is away, starting up, or refusing us.
-_CANNOT_LISTEN = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_CANNOT_LISTEN = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)  # timeouts are OSErrors
 
 
 @asynccontextmanager

@@ -16,26 +16,27 @@ TEMPLATES.env.auto_reload = False
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+def _words(iso: str) -> str:
+    """Like 05 Nov 2026, 14:30 UTC, cut from a moment's ISO form (2026-11-05T14:30:…):
+    in English whatever the server's locale (strftime's %b follows it), and at half
+    strftime's cost."""
+    return f"{iso[8:10]} {_MONTHS[int(iso[5:7]) - 1]} {iso[:4]}, {iso[11:16]} UTC"
+
+
 def _when(moment: datetime) -> str:
-    """Like 05 Nov 2026, 14:30 UTC: in English whatever the server's locale (strftime's
-    %b follows it), and at half strftime's cost, ten times on every reply page."""
-    return (
-        f"{moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year}, "
-        f"{moment.hour:02d}:{moment.minute:02d} UTC"
-    )
+    return _words(moment.isoformat())
 
 
 def _time_tag(moment: datetime) -> Markup:
     """The moment as a <time> element: machine-readable, and written as `when` writes it.
 
     One filter instead of a call of isoformat() in the template, which Jinja routes
-    through its own call machinery: a tenth of the reply page's rendering. The words
-    are cut from the ISO form (2026-11-05T14:30:…) rather than formatted again, a
-    quarter of the filter's cost. Safe as markup: digits, fixed words and punctuation.
+    through its own call machinery: a tenth of the reply page's rendering; the ISO
+    form is made once for both parts. Safe as markup: digits, fixed words and
+    punctuation.
     """
     iso = moment.isoformat()
-    words = f"{iso[8:10]} {_MONTHS[moment.month - 1]} {iso[:4]}, {iso[11:16]} UTC"
-    return Markup(f'<time datetime="{iso}">{words}</time>')
+    return Markup(f'<time datetime="{iso}">{_words(iso)}</time>')
 
 
 TEMPLATES.env.filters["when"] = _when
