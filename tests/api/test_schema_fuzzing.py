@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.core.failures import Failure
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.python import asgi
 
 from parley.providers.twilio.signature import sign
@@ -173,11 +174,17 @@ def test_no_request_fails_and_every_refusal_is_a_4xx_in_our_shape(
 ) -> None:
     swap_in_existing(case, seeded, data)
     if case.path.startswith("/webhooks/"):
-        if isinstance(case.body, dict):
+        # A value schemathesis made invalid on purpose reaches the app as it made it:
+        # swapped for a valid one, or signed where the signature was left out, a request
+        # it still counts as invalid would be valid, and rightly accepted.
+        invalid_form = case.meta is not None and case.meta.is_negative_at(ParameterLocation.BODY)
+        unsigned = case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER)
+        if isinstance(case.body, dict) and not invalid_form:
             for name, value in seeded.inbound.items():
                 if name in case.body and data.draw(st.booleans()):
                     case.body[name] = value
-        headers = signed_as_twilio(case, settings)
+        # Signed whenever the form is invalid, so that the check of the form is reached.
+        headers = signed_as_twilio(case, settings) if invalid_form or not unsigned else {}
         excluded = []
     else:
         headers = firm.headers
