@@ -33,6 +33,11 @@ async def starlette_reads(body: bytes) -> dict[str, str]:
         (b"&&Body=a%26b%3Dc&&", {"Body": "a&b=c"}),
         (b"Body=a+b%2Bc;d=e", {"Body": "a b+c;d=e"}),
         (b"", {}),
+        (b"From=%2B14155550100&To=%2B1415+555", {"From": "+14155550100", "To": "+1415 555"}),
+        (b"Body=%C3\xa9+%C3%A9", {"Body": "\ufffd\u00a9 \u00e9"}),
+        (b"Body=\xe9%2", {"Body": "\u00e9%2"}),
+        (b"Body=50%&%41=%", {"Body": "50%", "A": "%"}),
+        (b"=v&a==b", {"": "v", "a": "=b"}),
     ],
 )
 async def test_form_fields_match_starlettes_form_parser(

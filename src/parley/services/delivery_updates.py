@@ -50,7 +50,7 @@ async def _record_in_one_statement(
     ctx: ServiceContext, event: ProviderEvent, delivery_id: uuid.UUID | None
 ) -> bool:
     reported = event.status
-    moves_from = [] if reported is None else statuses_moved_on_by(reported)
+    moves_from = () if reported is None else statuses_moved_on_by(reported)
     async with ctx.db.driver_connection() as connection:
         row = await connection.fetchrow(
             _RECORD_BY_ID if delivery_id is not None else _RECORD_BY_PROVIDER_ID,
