@@ -12,17 +12,21 @@ import hashlib
 import hmac
 import html
 import os
+import sys
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
+
+from parley.process import configure_logging
 
 PUBLIC_URL = os.environ["PARLEY_PUBLIC_URL"].rstrip("/")
 validator = RequestValidator(os.environ["PARLEY_TWILIO_AUTH_TOKEN"])
@@ -110,3 +114,10 @@ app = Starlette(
     ],
     lifespan=lifespan,
 )
+
+
+if __name__ == "__main__":
+    # Served and logged as `parley serve` is (parley/cli.py), so that the ratio leaves
+    # out neither the server's work nor the line each request writes to the log.
+    configure_logging()
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None)

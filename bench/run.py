@@ -136,7 +136,7 @@ def profiled(pid: int, name: str, seconds: int) -> Iterator[None]:
 def baseline_server(
     env: dict[str, str], logs: Path
 ) -> AbstractContextManager[subprocess.Popen[bytes]]:
-    command = [str(BIN / "uvicorn"), "bench.baseline:app", "--port", str(PORTS["baseline"])]
+    command = [str(BIN / "python"), "-m", "bench.baseline", str(PORTS["baseline"])]
     return server("baseline", command, env, logs)
 
 

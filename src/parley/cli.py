@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import secrets
 import signal
@@ -19,7 +18,7 @@ import uvloop
 from parley.db import migrate
 from parley.db.engine import Database
 from parley.domain.errors import ParleyError
-from parley.process import tune_garbage_collection
+from parley.process import configure_logging, tune_garbage_collection
 from parley.services.context import ServiceContext
 from parley.services.demo_seed import seed_demo
 from parley.services.firms import create_firm
@@ -53,7 +52,8 @@ def serve(
         with_dispatcher=dispatcher,
         with_simulator=settings.sms_provider == "simulator",
     )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    configure_logging()
+    uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 @app.command()
@@ -74,7 +74,7 @@ def worker() -> None:
         finally:
             await ctx.db.dispose()
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging()
     tune_garbage_collection()
     # uvloop, as `parley serve` runs under uvicorn: sends are socket-bound.
     uvloop.run(run())
@@ -88,7 +88,8 @@ def simulator(
     """The carrier simulator alone: Twilio's Messages API, for tests and trials."""
     from parley.simulator.mount import simulator_for
 
-    uvicorn.run(simulator_for(Settings()), host=host, port=port, log_level="info")
+    configure_logging()
+    uvicorn.run(simulator_for(Settings()), host=host, port=port, log_config=None)
 
 
 @db_app.command("upgrade")
@@ -218,7 +219,8 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 
     asyncio.run(seed())
     app = create_app(settings, with_dispatcher=True, with_simulator=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    configure_logging()
+    uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 def main() -> None:
