@@ -1,4 +1,4 @@
-"""When every connection is busy, requests get one in the order they asked.
+"""Connections from the pool: at once when one is idle, else in the order asked.
 
 PostgreSQL only: SQLite runs in-process, without a pool of connections to wait for.
 """
@@ -6,12 +6,18 @@ PostgreSQL only: SQLite runs in-process, without a pool of connections to wait f
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
+import warnings
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from parley.db.engine import Database
 from parley.db.fair_pool import FairPool
 from parley.settings import to_async_url
 
@@ -82,3 +88,55 @@ async def test_a_connection_handed_to_a_request_cancelled_meanwhile_goes_to_the_
     connection.close()
     assert cancelled.cancelled()
     assert one_connection.sync_engine.pool.checkedin() == 1  # type: ignore[attr-defined]
+
+
+async def backend_of(db: Database) -> int:
+    async with db.driver_connection() as connection:
+        pid: int = await connection.fetchval("SELECT pg_backend_pid()")
+    return pid
+
+
+async def terminate(url: str, backend: int) -> None:
+    async with Database(url).statements() as other:
+        await other.row(select(func.pg_terminate_backend(backend)), {})
+    await asyncio.sleep(0.2)  # for the pool's connection to learn it is closed
+
+
+@pytest.mark.filterwarnings("error")
+async def test_an_idle_connection_the_server_dropped_is_replaced_without_error(
+    _postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = Database(_postgres_url, pool_size=1)
+    try:
+        dropped = await backend_of(db)
+        await terminate(_postgres_url, dropped)
+        assert await backend_of(db) != dropped
+        assert db.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_idle_connections_are_opened_again_once_one_is_found_lost(
+    _postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A statement on a lost connection makes SQLAlchemy open every pooled connection
+    # again: one still idle and open is then replaced at its next checkout, opened
+    # as any other (no connection begun and dropped unawaited on the way).
+    db = Database(_postgres_url, pool_size=2)
+    try:
+        async with db.engine.connect() as lost:
+            idle = await backend_of(db)
+            lost_backend = (await lost.execute(select(func.pg_backend_pid()))).scalar_one()
+            await terminate(_postgres_url, lost_backend)
+            with pytest.raises(DBAPIError):
+                await lost.execute(select(1))
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
+            assert await backend_of(db) != idle
+            gc.collect()
+        assert not [w for w in warned if "never awaited" in str(w.message)]
+        assert db.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -57,16 +57,14 @@ class Database:
         """asyncpg's own connection from the pool (PostgreSQL only), outside any transaction.
 
         Checked out of the pool directly: an SQLAlchemy Connection around it cost three
-        greenlet switches per use, a tenth of a status callback. SQLAlchemy never starts
-        a transaction on it, so giving it back (a rollback that has nothing to do) needs
+        greenlet switches per use, a tenth of a status callback. An idle connection is
+        taken without any (FairPool.connect_at_once). SQLAlchemy never starts a
+        transaction on it, so giving it back (a rollback that has nothing to do) needs
         no await.
         """
-        try:
-            pooled = await self.engine.raw_connection()
-        except self.engine.dialect.loaded_dbapi.Error as error:
-            # Wrapped as engine.connect() would: the wrapper is what the error handlers
-            # and is_database_unavailable know (a restart refuses connections a while).
-            raise DBAPIError(None, None, error) from error
+        pool = self.engine.sync_engine.pool  # read each time: dispose() makes a new one
+        assert isinstance(pool, FairPool)  # PostgreSQL's
+        pooled = pool.connect_at_once() or await self._connect_or_wait()
         connection: asyncpg.Connection = pooled.driver_connection
         try:
             yield connection
@@ -78,6 +76,14 @@ class Database:
             raise asyncpg.ConnectionDoesNotExistError("PostgreSQL closed the connection") from error
         finally:
             pooled.close()
+
+    async def _connect_or_wait(self) -> PoolProxiedConnection:
+        try:
+            return await self.engine.raw_connection()
+        except self.engine.dialect.loaded_dbapi.Error as error:
+            # Wrapped as engine.connect() would: the wrapper is what the error handlers
+            # and is_database_unavailable know (a restart refuses connections a while).
+            raise DBAPIError(None, None, error) from error
 
     @asynccontextmanager
     async def statements(self) -> AsyncIterator[Statements]:
