@@ -97,9 +97,32 @@ async def backend_of(db: Database) -> int:
 
 
 async def terminate(url: str, backend: int) -> None:
-    async with Database(url).statements() as other:
-        await other.row(select(func.pg_terminate_backend(backend)), {})
+    other = Database(url)
+    try:
+        async with other.statements() as statements:
+            await statements.row(select(func.pg_terminate_backend(backend)), {})
+    finally:
+        await other.dispose()
     await asyncio.sleep(0.2)  # for the pool's connection to learn it is closed
+
+
+async def test_an_idle_open_connection_is_handed_out_at_once(_postgres_url: str) -> None:
+    # Without a greenlet (the cost it spares is in bench/README.md): what the pool's
+    # internals this leans on must still be there for it to happen.
+    db = Database(_postgres_url, pool_size=1)
+    try:
+        idle = await backend_of(db)
+        pool = db.engine.sync_engine.pool
+        assert isinstance(pool, FairPool)
+        pooled = pool.connect_at_once()
+        assert pooled is not None
+        try:
+            assert await pooled.driver_connection.fetchval("SELECT pg_backend_pid()") == idle
+            assert pool.connect_at_once() is None  # none idle now: the usual checkout waits
+        finally:
+            pooled.close()
+    finally:
+        await db.dispose()
 
 
 @pytest.mark.filterwarnings("error")

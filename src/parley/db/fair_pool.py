@@ -120,7 +120,8 @@ class FairPool(AsyncAdaptedQueuePool):
             idle is None
             or idle.driver_connection is None
             or idle.driver_connection.is_closed()
-            or getattr(idle, "last_connect_time", 0.0) <= self._invalidate_time
+            # The record's own attribute, not on the ConnectionPoolEntry interface.
+            or idle.last_connect_time <= self._invalidate_time  # type: ignore[attr-defined]
         ):
             return None
         try:
