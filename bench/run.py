@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import uuid
@@ -183,6 +184,45 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# An fdatasync slower than this held every request in flight waiting with it.
+DISK_STALL_MS = 50.0
+
+
+@contextmanager
+def disk_probe(directory: Path) -> Iterator[list[float]]:
+    """Milliseconds of an 8 KB write and fdatasync, every 10 ms while the block runs.
+
+    Each status callback and inbound text commits, so it waits for PostgreSQL's WAL to
+    reach the disk; when the disk stalls, every request in flight waits with it,
+    Parley's and the baseline's alike. This tells a run whose p99 is the disk's. It
+    times the disk holding `directory`: PostgreSQL's too on a machine with one disk.
+    """
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def probe() -> None:
+        path = directory / "disk-probe"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        block = b"\0" * 8192
+        try:
+            while not done.wait(0.01):
+                started = time.perf_counter()
+                os.pwrite(descriptor, block, 0)
+                os.fdatasync(descriptor)
+                latencies.append((time.perf_counter() - started) * 1000)
+        finally:
+            os.close(descriptor)
+            path.unlink()
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    try:
+        yield latencies
+    finally:
+        done.set()
+        thread.join()
+
+
 def warmed_wrk(
     port: int, pid: int, requests_file: Path, connections: int, seconds: float, warmup: float
 ) -> dict[str, float]:
@@ -191,13 +231,17 @@ def warmed_wrk(
     The first requests of a server open its pooled connections and prepare its
     statements; both servers get the warm-up, from the other end of the requests.
     Also the server's CPU time per request: steadier between runs than throughput on a
-    machine whose speed varies, and what a change to the server's own work moves.
+    machine whose speed varies, and what a change to the server's own work moves; and
+    the disk's stalls during the measured run (disk_probe).
     """
     if warmup > 0:
         wrk(port, requests_file, connections, warmup, backwards=True)
     before = cpu_seconds(pid)
-    figures = wrk(port, requests_file, connections, seconds)
+    with disk_probe(requests_file.parent) as disk:
+        figures = wrk(port, requests_file, connections, seconds)
     figures["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / max(figures["requests"], 1)
+    figures["disk_stalls"] = sum(1 for ms in disk if ms > DISK_STALL_MS)
+    figures["disk_longest_ms"] = max(disk, default=0.0)
     return figures
 
 
@@ -426,6 +470,10 @@ class Bench:
                 "cpu_ms": ours["cpu_ms"],
                 "baseline_cpu_ms": bare["cpu_ms"],
                 "peak_mb": ours["peak_mb"],
+                "disk_stalls": int(ours["disk_stalls"]),
+                "disk_longest_ms": ours["disk_longest_ms"],
+                "baseline_disk_stalls": int(bare["disk_stalls"]),
+                "baseline_disk_longest_ms": bare["disk_longest_ms"],
             }
         )
         return ours, bare
