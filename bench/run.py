@@ -48,6 +48,7 @@ SECRET_KEY = "bench-secret-key"
 ACCOUNT_SID = "AC" + "b" * 32
 FIRM_NUMBER = "+14152220100"
 PORTS = {"parley": 8710, "baseline": 8711, "sink": 8712}
+LIMITED_TEXTS = 180  # queued to the two rate-limited numbers, 30 of them two segments long
 
 
 @dataclass
@@ -365,6 +366,7 @@ class Bench:
         self.baseline_requests: dict[str, Path] = {}
         self.notes: list[str] = []
         self.probes: list[float] = []  # CPU probe seconds, at the start and at the end
+        self.settling: list[float] = []  # seconds of each settle() before a measured run
 
     async def connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.database_url)
@@ -435,13 +437,37 @@ class Bench:
         await db.execute(
             "UPDATE sms_deliveries SET status = 'sending' WHERE provider_id LIKE 'SM%'"
         )
-        await db.execute("VACUUM ANALYZE sms_deliveries")
         await db.close()
+
+    async def settle(self) -> None:
+        """Nothing the bench wrote before a run is still on its way to the disk.
+
+        Loading the data set, resetting statuses and the previous run all leave pages
+        to vacuum, to checkpoint and for the kernel to write back; done during the
+        next measured run, that writing stalled its commits (syncs of 50-200 ms against
+        12-25 ms after settling, in the thirteenth session). A run's own writes, and
+        the checkpoints they bring, still fall in its measurement.
+        """
+        started = time.monotonic()
+        db = await self.connect()
+        try:
+            await db.execute("VACUUM ANALYZE")  # what bench/README.md asks after an import
+            await db.execute("CHECKPOINT")
+        except asyncpg.InsufficientPrivilegeError as refused:
+            sys.exit(
+                f"settling the database before a run: {refused}; connect as a superuser "
+                "or a role granted pg_checkpoint (BENCH_POSTGRES)"
+            )
+        finally:
+            await db.close()
+        await asyncio.to_thread(os.sync)
+        self.settling.append(time.monotonic() - started)
 
     def versus_baseline(
         self, row: Row, name: str, requests: Path, connections: int
     ) -> tuple[dict[str, float], dict[str, float]]:
         seconds, warmup = self.options.seconds, self.options.warmup
+        asyncio.run(self.settle())
         with (
             parley_server(self.env, self.work) as process,
             profiled(process.pid, name, warmup + seconds),
@@ -450,6 +476,7 @@ class Bench:
             ours["peak_mb"] = peak_memory_mb(process.pid)
         if name == "status":  # the baseline meets the same statuses Parley met
             asyncio.run(self.reset_statuses())
+        asyncio.run(self.settle())
         with baseline_server(self.env, self.work) as process:
             bare = warmed_wrk(
                 PORTS["baseline"],
@@ -596,12 +623,12 @@ class Bench:
             self.queue(
                 limited,
                 [
-                    (["+14152223001"], 150, "Bench & Co: documents ready.", 1),
+                    (["+14152223001"], LIMITED_TEXTS - 30, "Bench & Co: documents ready.", 1),
                     (["+14152223002"], 30, long_body, 2),
                 ],
             )
         )
-        arrivals, _ = self.run_workers(180)
+        arrivals, _ = self.run_workers(LIMITED_TEXTS)
         for number, rate in limited.items():
             times = sorted(t for t, sender, _ in arrivals if sender == number)
             segments = 1 if rate == 10.0 else 2
@@ -626,6 +653,7 @@ class Bench:
         await db.close()
 
     def run_workers(self, expected: int) -> tuple[list[tuple[float, str, str]], float]:
+        asyncio.run(self.settle())
         env = {**self.env}
         if self.options.redis:
             env["PARLEY_REDIS_URL"] = self.options.redis
@@ -662,6 +690,7 @@ class Bench:
         )
         asyncio.run(self.clear_queue())
         asyncio.run(self.queue({FIRM_NUMBER: 1000.0}, []))
+        asyncio.run(self.settle())
         latencies = []
         with (
             server("sink", SINK_COMMAND, self.env, self.work),
@@ -705,6 +734,11 @@ class Bench:
             f"at similar probes): {self.probes[0]:.2f} s at the start, "
             f"{self.probes[-1]:.2f} s at the end"
         )
+        if self.settling:
+            self.notes.append(
+                "before each measured run: VACUUM ANALYZE, CHECKPOINT and sync, "
+                f"{min(self.settling):.1f}-{max(self.settling):.1f} s"
+            )
         print()
         for note in self.notes:
             print(f"  {note}")
@@ -738,6 +772,13 @@ def main() -> None:
     parser.add_argument("--keep-database", action="store_true", help="keep it until Enter")
     parser.add_argument("--profile", type=Path, help="write py-spy flame graphs of Parley here")
     options = parser.parse_args()
+    # Every queued text and every latency sample goes to a loaded client of its own.
+    least = max(options.queued, LIMITED_TEXTS, options.latency_samples)
+    if options.contacts < least and {"dispatch", "latency"} & set(options.only):
+        parser.error(
+            f"--contacts {options.contacts:,} is too few: the dispatch and latency scenarios "
+            f"text {least:,} different clients (--queued, --latency-samples)"
+        )
     global PROFILES
     PROFILES = options.profile
     if shutil.which("wrk") is None:
