@@ -263,3 +263,17 @@ async def test_shuffled_duplicate_callbacks_end_at_the_highest_state(
     for status in shuffled:
         await callback(api, ctx, delivery["delivery_id"], status, sid=sid)
     assert (await status_of(api, firm, delivery["message_id"]))["status"] == FINAL[outcome]
+
+
+async def test_a_provider_id_already_naming_another_text_is_refused_for_a_text_not_yet_sent(
+    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin
+) -> None:
+    sent = await queued_delivery(api, firm)
+    not_yet_sent = await queued_delivery(api, firm)
+    sid = new_sid()
+    await callback(api, ctx, sent["delivery_id"], "sent", sid=sid)
+    response = await callback(api, ctx, not_yet_sent["delivery_id"], "delivered", sid=sid)
+    assert response.status_code == 204
+    assert (await status_of(api, firm, not_yet_sent["message_id"]))["status"] == "sending"
+    assert (await status_of(api, firm, sent["message_id"]))["status"] == "sent"
+    assert await event_count(ctx) == 1

@@ -7,8 +7,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from parley.db.engine import Database
+from parley.services.batching import Batches
 from parley.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -26,6 +28,8 @@ class ServiceContext:
     clock: Clock = field(default=utcnow)
     # Set when texts are queued, so a dispatcher in this process starts at once.
     dispatch_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Status news written together when it arrives together (services/delivery_updates.py).
+    status_news: Batches[Any, bool] | None = None
 
 
 @dataclass(frozen=True)

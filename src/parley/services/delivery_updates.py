@@ -7,14 +7,17 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import NamedTuple, cast
 
+import asyncpg
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.db.models import DeliveryEvent, SmsDelivery
 from parley.db.types import new_id
 from parley.domain.delivery_status import DeliveryStatus, next_status, statuses_moved_on_by
+from parley.services.batching import Batches
 from parley.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -38,41 +41,98 @@ async def record_provider_event(
     """Apply one provider event; False when it matches no delivery of ours.
 
     The busiest path of the service (every text brings two or three callbacks). On
-    PostgreSQL it is one statement in one round trip; SQLite, in-process, has no
-    data-modifying WITH and no round trips to save, so it runs the same steps in turn.
+    PostgreSQL, events that name their delivery (our StatusCallback URLs do) are written
+    with those that arrive at the same time, in one statement and one commit
+    (`_status_news`); one that names only the provider's id is one statement on its own.
+    SQLite, in-process, has no data-modifying WITH and no round trips to save, so it
+    runs the same steps in turn.
     """
     if ctx.db.is_sqlite:
         return await _record_in_steps(ctx, event, delivery_id)
-    return await _record_in_one_statement(ctx, event, delivery_id)
+    if delivery_id is None:
+        return await _record_by_provider_id(ctx, event)
+    return await _status_news(ctx).submit(_News(event, delivery_id, ctx.clock()))
 
 
-async def _record_in_one_statement(
-    ctx: ServiceContext, event: ProviderEvent, delivery_id: uuid.UUID | None
-) -> bool:
-    reported = event.status
-    moves_from = () if reported is None else statuses_moved_on_by(reported)
+class _News(NamedTuple):
+    event: ProviderEvent
+    delivery_id: uuid.UUID
+    received_at: datetime
+
+
+# Up to a pool's worth of callbacks in a statement; two statements at a time, so that
+# PostgreSQL works on one while the next batch forms and is sent.
+MOST_IN_A_BATCH = 64
+BATCHES_AT_ONCE = 2
+
+
+def _status_news(ctx: ServiceContext) -> Batches[_News, bool]:
+    if ctx.status_news is None:
+        ctx.status_news = Batches(
+            partial(_record_batch, ctx),
+            key=lambda news: news.delivery_id,
+            most=MOST_IN_A_BATCH,
+            at_once=BATCHES_AT_ONCE,
+        )
+    return ctx.status_news
+
+
+async def _record_batch(ctx: ServiceContext, batch: list[_News]) -> list[bool | Exception]:
+    try:
+        async with ctx.db.driver_connection() as connection:
+            rows = await connection.fetch(
+                _RECORD_BATCH,
+                [n.delivery_id for n in batch],
+                [n.event.provider_id for n in batch],
+                [new_id() for _ in batch],
+                [n.event.provider_status for n in batch],
+                [n.event.error_code for n in batch],
+                [json.dumps(n.event.params) for n in batch],
+                [n.received_at for n in batch],
+                [n.event.status for n in batch],
+                [",".join(_moves_from(n.event)) for n in batch],
+                [n.event.reason for n in batch],
+            )
+    except asyncpg.PostgresError as error:
+        if len(batch) == 1:
+            return [error]
+        # One event PostgreSQL refuses must not fail the others: each is tried alone.
+        return [(await _record_batch(ctx, [news]))[0] for news in batch]
+    outcome = {row["delivery_id"]: (row["found"], row["ours"]) for row in rows}
+    return [_reported(n.event, n.delivery_id, *outcome[n.delivery_id]) for n in batch]
+
+
+async def _record_by_provider_id(ctx: ServiceContext, event: ProviderEvent) -> bool:
     async with ctx.db.driver_connection() as connection:
         row = await connection.fetchrow(
-            _RECORD_BY_ID if delivery_id is not None else _RECORD_BY_PROVIDER_ID,
-            delivery_id or event.provider_id,
+            _RECORD_BY_PROVIDER_ID,
             event.provider_id,
             new_id(),
             event.provider_status,
             event.error_code,
             json.dumps(event.params),
             ctx.clock(),
-            reported,
-            moves_from,
+            event.status,
+            _moves_from(event),
             event.reason,
         )
     assert row is not None  # the outer SELECT always yields one row
-    if row["found"] and not row["ours"]:
+    # Found by its provider id, a delivery is always this text's own.
+    return _reported(event, None, row["found"], row["found"])
+
+
+def _moves_from(event: ProviderEvent) -> tuple[DeliveryStatus, ...]:
+    return () if event.status is None else statuses_moved_on_by(event.status)
+
+
+def _reported(event: ProviderEvent, delivery_id: uuid.UUID | None, found: bool, ours: bool) -> bool:
+    if found and not ours:
         log.warning(
             "callback for %s names delivery %s of another text", event.provider_id, delivery_id
         )
-    elif not row["found"]:
+    elif not found:
         log.warning("status callback for unknown text %s", event.provider_id)
-    return bool(row["ours"])
+    return ours
 
 
 async def _record_in_steps(
@@ -142,39 +202,82 @@ _DELIVERIES = cast(Table, SmsDelivery.__table__)
 _FIND = select(_DELIVERIES.c.id, _DELIVERIES.c.status, _DELIVERIES.c.provider_id).with_for_update()
 _FIND_BY_ID = _FIND.where(_DELIVERIES.c.id == bindparam("delivery_id"))
 _FIND_BY_PROVIDER_ID = _FIND.where(_DELIVERIES.c.provider_id == bindparam("provider_id"))
+_ANOTHER_WITH_PROVIDER_ID = select(
+    select(_DELIVERIES.c.id).where(_DELIVERIES.c.provider_id == bindparam("provider_id")).exists()
+)
 _INSERT_EVENT = insert(cast(Table, DeliveryEvent.__table__))
 
 
-# $1 the delivery's id or provider id, $2 provider id, $3 event id, $4 provider status,
-# $5 error code, $6 params, $7 now, $8 reported status, $9 statuses it moves on from,
-# $10 reason. The status rule stays in Python: $9 comes from statuses_moved_on_by().
-_RECORD = """
-WITH found AS (
-    SELECT id, status, provider_id FROM sms_deliveries WHERE {match} = $1 FOR UPDATE
+# Many events, one per delivery, in one statement. Arrays, one element per event:
+# $1 delivery ids, $2 provider ids, $3 event ids, $4 provider statuses, $5 error codes,
+# $6 params, $7 received at, $8 reported statuses, $9 the statuses each moves on from
+# (comma-separated: the status rule stays in Python, in statuses_moved_on_by()),
+# $10 reasons.
+# - Rows are locked in the order of their ids, so two statements that lock some of the
+#   same rows (another process's batch) never deadlock.
+# - The first news of a text (no provider id recorded yet) means it is out, even if the
+#   callback outran the dispatcher's record of the send or the worker died after the
+#   provider accepted: it is never sent again. A provider id that already names another
+#   text is not this one's, and is refused as "of another text".
+_RECORD_BATCH = """
+WITH news AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[],
+                         $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::text[])
+        AS n (delivery_id, provider_id, event_id, provider_status, error_code, params,
+              received_at, reported, moves_from, reason)
+), found AS (
+    SELECT id, status, provider_id FROM sms_deliveries WHERE id = ANY($1::uuid[])
+    ORDER BY id FOR UPDATE
 ), ours AS (
-    SELECT id, status, provider_id FROM found WHERE provider_id IS NULL OR provider_id = $2
+    SELECT news.*, found.provider_id IS NULL AS first_news,
+           found.status = ANY(string_to_array(news.moves_from, ',')) AS moves
+    FROM news JOIN found ON found.id = news.delivery_id
+    WHERE found.provider_id = news.provider_id
+       OR found.provider_id IS NULL AND NOT EXISTS (
+              SELECT FROM sms_deliveries AS other WHERE other.provider_id = news.provider_id)
 ), event AS (
     INSERT INTO sms_delivery_events (id, delivery_id, provider_status, error_code, params,
                                      received_at)
-    SELECT $3, id, $4, $5, $6::json, $7 FROM ours
+    SELECT event_id, delivery_id, provider_status, error_code, params::json, received_at
+    FROM ours
 ), changed AS (
-    -- A callback that outran the dispatcher's record of the send (or a worker that
-    -- died after the provider accepted) means the text is out: never send it again.
     UPDATE sms_deliveries AS d SET
-        provider_id = $2,
-        next_attempt_at = CASE WHEN ours.provider_id IS NULL THEN NULL
-                               ELSE d.next_attempt_at END,
-        status = CASE WHEN moves THEN $8 ELSE d.status END,
-        updated_at = CASE WHEN moves THEN $7 ELSE d.updated_at END,
-        error_code = CASE WHEN moves AND $8 = 'failed' THEN $5 ELSE d.error_code END,
-        error_message = CASE WHEN moves AND $8 = 'failed' THEN $10 ELSE d.error_message END
-    FROM ours, LATERAL (SELECT ours.status = ANY($9::text[]) AS moves) AS rule
-    WHERE d.id = ours.id AND (ours.provider_id IS NULL OR moves)
+        provider_id = ours.provider_id,
+        next_attempt_at = CASE WHEN first_news THEN NULL ELSE d.next_attempt_at END,
+        status = CASE WHEN moves THEN reported ELSE d.status END,
+        updated_at = CASE WHEN moves THEN ours.received_at ELSE d.updated_at END,
+        error_code = CASE WHEN moves AND reported = 'failed' THEN ours.error_code
+                          ELSE d.error_code END,
+        error_message = CASE WHEN moves AND reported = 'failed' THEN reason
+                             ELSE d.error_message END
+    FROM ours
+    WHERE d.id = ours.delivery_id AND (first_news OR moves)
 )
-SELECT EXISTS (SELECT FROM found) AS found, EXISTS (SELECT FROM ours) AS ours
+SELECT news.delivery_id, found.id IS NOT NULL AS found, ours.delivery_id IS NOT NULL AS ours
+FROM news LEFT JOIN found ON found.id = news.delivery_id
+          LEFT JOIN ours ON ours.delivery_id = news.delivery_id
 """
-_RECORD_BY_ID = _RECORD.format(match="id")
-_RECORD_BY_PROVIDER_ID = _RECORD.format(match="provider_id")
+
+# The same for one event that names only the provider's id: $1 provider id, $2 event
+# id, $3 provider status, $4 error code, $5 params, $6 received at, $7 reported
+# status, $8 statuses it moves on from, $9 reason.
+_RECORD_BY_PROVIDER_ID = """
+WITH found AS (
+    SELECT id, status, provider_id FROM sms_deliveries WHERE provider_id = $1 FOR UPDATE
+), event AS (
+    INSERT INTO sms_delivery_events (id, delivery_id, provider_status, error_code, params,
+                                     received_at)
+    SELECT $2, id, $3, $4, $5::json, $6 FROM found
+), changed AS (
+    UPDATE sms_deliveries AS d SET
+        status = $7::text, updated_at = $6,
+        error_code = CASE WHEN $7::text = 'failed' THEN $4 ELSE d.error_code END,
+        error_message = CASE WHEN $7::text = 'failed' THEN $9 ELSE d.error_message END
+    FROM found
+    WHERE d.id = found.id AND found.status = ANY($8::text[])
+)
+SELECT EXISTS (SELECT FROM found) AS found
+"""
 
 
 class _Found(NamedTuple):
@@ -199,5 +302,10 @@ async def _find_locked(
         log.warning(
             "callback for %s names delivery %s of %s", provider_id, delivery_id, found.provider_id
         )
+        return None
+    if found.provider_id is None and await connection.scalar(
+        _ANOTHER_WITH_PROVIDER_ID, {"provider_id": provider_id}
+    ):
+        log.warning("callback for %s names delivery %s of another text", provider_id, delivery_id)
         return None
     return found

@@ -1,0 +1,99 @@
+"""Work that arrives while earlier work is in flight, done together: one round trip, one commit.
+
+Nothing waits for company. An item that finds fewer than `at_once` batches running
+starts one at once, so a lone item costs what it cost alone; the items that arrive
+meanwhile form the next batch, up to `most` of them. Each caller still waits for its
+own item's result, so a caller is answered only once its item is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class Batches(Generic[Item, Result]):
+    """Runs `run` on batches of submitted items; each submitter gets its own result.
+
+    Two items with the same key never share a batch nor run at the same time, so a
+    batch never meets the same row twice and two batches never wait on each other.
+    `run` answers each item with its result, or with the error to raise to that item's
+    submitter alone; if `run` itself raises, every item of the batch gets the error.
+    """
+
+    def __init__(
+        self,
+        run: Callable[[list[Item]], Awaitable[Sequence[Result | Exception]]],
+        *,
+        key: Callable[[Item], Hashable],
+        most: int,
+        at_once: int,
+    ) -> None:
+        self._run = run
+        self._key = key
+        self._most = most
+        self._at_once = at_once
+        self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._busy: set[Hashable] = set()  # keys of the items in running batches
+        self._running = 0
+        self._drains: set[asyncio.Task[None]] = set()  # held, so none is collected mid-run
+
+    async def submit(self, item: Item) -> Result:
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._running < self._at_once:
+            self._running += 1
+            drain = asyncio.create_task(self._drain())
+            self._drains.add(drain)
+            drain.add_done_callback(self._drains.discard)
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while batch := self._next_batch():
+                keys = {self._key(item) for item, _ in batch}
+                self._busy |= keys
+                try:
+                    results = await self._run([item for item, _ in batch])
+                except Exception as error:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                else:
+                    for (_, future), result in zip(batch, results, strict=True):
+                        if future.done():
+                            continue
+                        if isinstance(result, Exception):
+                            future.set_exception(result)
+                        else:
+                            future.set_result(result)
+                finally:
+                    self._busy -= keys
+        finally:
+            self._running -= 1
+
+    def _next_batch(self) -> list[tuple[Item, asyncio.Future[Result]]]:
+        """The oldest waiting items, one per key and none of a running batch's keys.
+
+        An item whose caller has gone (its future cancelled) is dropped, not run: that
+        caller was never told it was done, so its sender will try again.
+        """
+        batch: list[tuple[Item, asyncio.Future[Result]]] = []
+        keys: set[Hashable] = set()
+        left: list[tuple[Item, asyncio.Future[Result]]] = []
+        for entry in self._waiting:
+            item, future = entry
+            if future.done():
+                continue
+            key = self._key(item)
+            if len(batch) == self._most or key in keys or key in self._busy:
+                left.append(entry)
+            else:
+                batch.append(entry)
+                keys.add(key)
+        self._waiting = left
+        return batch
