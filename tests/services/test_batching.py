@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from parley.services.batching import Batches
 
 
@@ -108,3 +110,21 @@ async def test_an_item_whose_caller_has_gone_is_not_run() -> None:
     recorder.release.set()
     assert await tasks[0] == "A" and await tasks[2] == "C"
     assert recorder.batches == [["a"], ["c"]]
+
+
+@pytest.mark.parametrize("midway", [True, False], ids=["running", "not yet begun"])
+async def test_submitters_are_not_left_waiting_when_their_batch_is_cancelled(
+    midway: bool,
+) -> None:
+    recorder = Recorder()
+    recorder.release.clear()
+    into = batches(recorder)
+    task = asyncio.create_task(into.submit("a"))
+    await asyncio.sleep(0)  # submitted: its batch is made, not yet begun
+    if midway:
+        await asyncio.sleep(0)
+        assert recorder.batches == [["a"]]
+    (drain,) = into._drains
+    drain.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -49,32 +49,43 @@ class Batches(Generic[Item, Result]):
             self._running += 1
             drain = asyncio.create_task(self._drain())
             self._drains.add(drain)
-            drain.add_done_callback(self._drains.discard)
+            drain.add_done_callback(self._drain_ended)
         return await future
 
+    def _drain_ended(self, drain: asyncio.Task[None]) -> None:
+        self._drains.discard(drain)
+        self._running -= 1
+        if drain.cancelled() and not self._running:
+            # Cancelled (the loop is closing), perhaps before it began: no submitter is
+            # left waiting for a batch that will not come.
+            for _, future in self._waiting:
+                future.cancel()
+            self._waiting = []
+
     async def _drain(self) -> None:
-        try:
-            while batch := self._next_batch():
-                keys = {self._key(item) for item, _ in batch}
-                self._busy |= keys
-                try:
-                    results = await self._run([item for item, _ in batch])
-                except Exception as error:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(error)
-                else:
-                    for (_, future), result in zip(batch, results, strict=True):
-                        if future.done():
-                            continue
-                        if isinstance(result, Exception):
-                            future.set_exception(result)
-                        else:
-                            future.set_result(result)
-                finally:
-                    self._busy -= keys
-        finally:
-            self._running -= 1
+        while batch := self._next_batch():
+            keys = {self._key(item) for item, _ in batch}
+            self._busy |= keys
+            try:
+                results = await self._run([item for item, _ in batch])
+            except Exception as error:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+            except BaseException:
+                for _, future in batch:
+                    future.cancel()
+                raise
+            else:
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+            finally:
+                self._busy -= keys
 
     def _next_batch(self) -> list[tuple[Item, asyncio.Future[Result]]]:
         """The oldest waiting items, one per key and none of a running batch's keys.
