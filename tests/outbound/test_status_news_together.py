@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import select
 
+from parley.db.models import DeliveryEvent
 from parley.services.context import ServiceContext
 from tests.conftest import PUBLIC_URL, StaffLogin
 from tests.outbound.test_status_callbacks import callback, event_count, queued_delivery, status_of
@@ -58,6 +60,11 @@ async def test_callbacks_for_many_texts_arriving_together_each_move_their_own_te
     statuses = [(await status_of(api, firm, d["message_id"]))["status"] for d in deliveries]
     assert statuses == ["delivered", "sent"] * 6
     assert await event_count(ctx) == len(news)
+    async with ctx.db.sessions() as session:
+        kept = await session.scalars(select(DeliveryEvent.params))
+        assert {(p["MessageSid"], p["MessageStatus"]) for p in kept} == {
+            (sid, status) for status, _, sid in news
+        }
 
 
 async def test_a_callback_postgresql_refuses_fails_alone_and_the_others_are_kept(

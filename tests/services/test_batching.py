@@ -112,19 +112,38 @@ async def test_an_item_whose_caller_has_gone_is_not_run() -> None:
     assert recorder.batches == [["a"], ["c"]]
 
 
+async def test_an_item_arriving_as_a_batch_finds_nothing_to_do_still_gets_a_batch() -> None:
+    recorder = Recorder()
+    recorder.release.clear()
+    into = batches(recorder, at_once=2)
+    # "a:2" waits for "a:1"; the batch started for it finds nothing it may take and
+    # ends just as "b" arrives, which must not wait behind "a:1" for a batch.
+    tasks = await started(["a:1", "a:2", "b"], into)
+    await asyncio.sleep(0)
+    assert recorder.batches == [["a:1"], ["b"]]
+    recorder.release.set()
+    assert await asyncio.gather(*tasks) == ["A:1", "A:2", "B"]
+
+
 @pytest.mark.parametrize("midway", [True, False], ids=["running", "not yet begun"])
-async def test_submitters_are_not_left_waiting_when_their_batch_is_cancelled(
+async def test_a_batch_cancelled_leaves_no_submitter_waiting_and_the_next_runs(
     midway: bool,
 ) -> None:
     recorder = Recorder()
     recorder.release.clear()
-    into = batches(recorder)
-    task = asyncio.create_task(into.submit("a"))
-    await asyncio.sleep(0)  # submitted: its batch is made, not yet begun
+    into = batches(recorder, at_once=2)
+    # "a:1" runs in its submitter's task; "a:2" waits for it; "b" gets a batch of its own.
+    tasks = await started(["a:1", "a:2", "b"], into)
     if midway:
         await asyncio.sleep(0)
-        assert recorder.batches == [["a"]]
+        assert recorder.batches == [["a:1"], ["b"]]
     (drain,) = into._drains
     drain.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await asyncio.sleep(0)
+    recorder.release.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert results[:2] == ["A:1", "A:2"]
+    if midway:
+        assert isinstance(results[2], asyncio.CancelledError)
+    else:
+        assert results[2] == "B"  # still waiting when its batch was cancelled: run next

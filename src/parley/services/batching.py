@@ -1,8 +1,9 @@
 """Work that arrives while earlier work is in flight, done together: one round trip, one commit.
 
-Nothing waits for company. An item that finds fewer than `at_once` batches running
-starts one at once, so a lone item costs what it cost alone; the items that arrive
-meanwhile form the next batch, up to `most` of them. Each caller still waits for its
+Nothing waits for company. An item that finds nothing waiting and fewer than `at_once`
+batches running runs at once, in its submitter's own task, so a lone item costs what
+it cost alone; the items that arrive meanwhile form the next batch, up to `most` of
+them. Each caller still waits for its
 own item's result, so a caller is answered only once its item is committed.
 """
 
@@ -43,49 +44,75 @@ class Batches(Generic[Item, Result]):
         self._drains: set[asyncio.Task[None]] = set()  # held, so none is collected mid-run
 
     async def submit(self, item: Item) -> Result:
+        alone = not self._waiting and self._key(item) not in self._busy
+        if alone and self._running < self._at_once:
+            return await self._run_here(item)
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         if self._running < self._at_once:
-            self._running += 1
-            drain = asyncio.create_task(self._drain())
-            self._drains.add(drain)
-            drain.add_done_callback(self._drain_ended)
+            self._start_drain()
         return await future
 
+    async def _run_here(self, item: Item) -> Result:
+        """A lone item, in its submitter's own task: what it cost without batches."""
+        key = self._key(item)
+        self._running += 1
+        self._busy.add(key)
+        try:
+            (result,) = await self._run([item])
+        finally:
+            self._busy.discard(key)
+            self._running -= 1
+            if self._waiting and self._running < self._at_once:
+                self._start_drain()  # for those that came meanwhile and found none free
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def _start_drain(self) -> None:
+        self._running += 1
+        drain = asyncio.create_task(self._drain())
+        self._drains.add(drain)
+        drain.add_done_callback(self._drain_ended)
+
     def _drain_ended(self, drain: asyncio.Task[None]) -> None:
-        self._drains.discard(drain)
-        self._running -= 1
-        if drain.cancelled() and not self._running:
-            # Cancelled (the loop is closing), perhaps before it began: no submitter is
-            # left waiting for a batch that will not come.
-            for _, future in self._waiting:
-                future.cancel()
-            self._waiting = []
+        if drain in self._drains:  # cancelled before it began, so never counted off
+            self._drains.discard(drain)
+            self._running -= 1
 
     async def _drain(self) -> None:
-        while batch := self._next_batch():
-            keys = {self._key(item) for item, _ in batch}
-            self._busy |= keys
-            try:
-                results = await self._run([item for item, _ in batch])
-            except Exception as error:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-            except BaseException:
-                for _, future in batch:
-                    future.cancel()
-                raise
-            else:
-                for (_, future), result in zip(batch, results, strict=True):
-                    if future.done():
-                        continue
-                    if isinstance(result, Exception):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
-            finally:
-                self._busy -= keys
+        try:
+            while batch := self._next_batch():
+                keys = {self._key(item) for item, _ in batch}
+                self._busy |= keys
+                try:
+                    results = await self._run([item for item, _ in batch])
+                except Exception as error:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                except BaseException:
+                    for _, future in batch:
+                        future.cancel()
+                    raise
+                else:
+                    for (_, future), result in zip(batch, results, strict=True):
+                        if future.done():
+                            continue
+                        if isinstance(result, Exception):
+                            future.set_exception(result)
+                        else:
+                            future.set_result(result)
+                finally:
+                    self._busy -= keys
+        finally:
+            # Counted off here, at once: in a done callback it would still count while
+            # the callback waits its turn, and an item arriving then would start no batch
+            # and wait for one that is not coming.
+            self._running -= 1
+            current = asyncio.current_task()
+            assert current is not None
+            self._drains.discard(current)
 
     def _next_batch(self) -> list[tuple[Item, asyncio.Future[Result]]]:
         """The oldest waiting items, one per key and none of a running batch's keys.
