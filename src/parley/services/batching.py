@@ -3,8 +3,8 @@
 Nothing waits for company. An item that finds nothing waiting and fewer than `at_once`
 batches running runs at once, in its submitter's own task, so a lone item costs what
 it cost alone; the items that arrive meanwhile form the next batch, up to `most` of
-them. Each caller still waits for its
-own item's result, so a caller is answered only once its item is committed.
+them. Each caller still waits for its own item's result, so a caller is answered only
+once its item is committed.
 """
 
 from __future__ import annotations

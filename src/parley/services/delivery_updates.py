@@ -60,8 +60,8 @@ class _News(NamedTuple):
     received_at: datetime
 
 
-# Up to a pool's worth of callbacks in a statement; two statements at a time, so that
-# PostgreSQL works on one while the next batch forms and is sent.
+# At most 64 callbacks a statement, which keeps its row locks brief; two statements at a
+# time, so that PostgreSQL works on one while the next batch forms and is sent.
 MOST_IN_A_BATCH = 64
 BATCHES_AT_ONCE = 2
 
@@ -85,8 +85,8 @@ async def _record_batch(ctx: ServiceContext, batch: list[_News]) -> list[bool | 
                 columns["params"] = json.dumps(columns["params"])
                 rows = await connection.fetch(_RECORD_ONE, *columns.values())
             else:
-                news = json.dumps([_columns(n) for n in batch], default=str)
-                rows = await connection.fetch(_RECORD_MANY, news)
+                document = json.dumps([_columns(n) for n in batch], default=str)
+                rows = await connection.fetch(_RECORD_MANY, document)
     except asyncpg.PostgresError as error:
         if len(batch) == 1:
             return [error]
