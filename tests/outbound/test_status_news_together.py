@@ -6,6 +6,8 @@ PostgreSQL only: SQLite writes each event on its own (services/delivery_updates.
 from __future__ import annotations
 
 import asyncio
+import logging
+import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -16,9 +18,9 @@ from sqlalchemy import select
 from parley.db.models import DeliveryEvent
 from parley.services.context import ServiceContext
 from tests.conftest import PUBLIC_URL, StaffLogin
-from tests.outbound.test_status_callbacks import callback, event_count, queued_delivery, status_of
+from tests.outbound.test_status_callbacks import event_count, queued_delivery, status_of
 from tests.support.databases import empty_postgres
-from tests.support.twilio_webhooks import new_sid
+from tests.support.twilio_webhooks import new_sid, status_reported
 
 
 @pytest.fixture
@@ -54,7 +56,10 @@ async def test_callbacks_for_many_texts_arriving_together_each_move_their_own_te
     news = [("sent", d, sid) for d, sid in zip(deliveries, sids, strict=True)]
     news += [("delivered", d, sid) for d, sid in zip(deliveries[::2], sids[::2], strict=True)]
     responses = await asyncio.gather(
-        *(callback(api, ctx, d["delivery_id"], status, sid=sid) for status, d, sid in news)
+        *(
+            status_reported(api, ctx, delivery_id=d["delivery_id"], sid=sid, status=status)
+            for status, d, sid in news
+        )
     )
     assert [r.status_code for r in responses] == [204] * len(news)
     statuses = [(await status_of(api, firm, d["message_id"]))["status"] for d in deliveries]
@@ -65,6 +70,31 @@ async def test_callbacks_for_many_texts_arriving_together_each_move_their_own_te
         assert {(p["MessageSid"], p["MessageStatus"]) for p in kept} == {
             (sid, status) for status, _, sid in news
         }
+
+
+async def test_in_a_batch_only_the_callback_for_an_unknown_text_is_reported_unknown(
+    api: httpx.AsyncClient,
+    ctx: ServiceContext,
+    firm: StaffLogin,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    deliveries = [str(uuid.uuid4())] + [
+        (await queued_delivery(api, firm))["delivery_id"] for _ in range(6)
+    ]
+    # The first two run at once on their own, the rest wait and go as one batch, led by
+    # a text we never sent: each callback is answered for its own text.
+    deliveries[2] = str(uuid.uuid4())
+    sids = [new_sid() for _ in deliveries]
+    with caplog.at_level(logging.WARNING, logger="parley.services.delivery_updates"):
+        responses = await asyncio.gather(
+            *(
+                status_reported(api, ctx, delivery_id=delivery, sid=sid, status="sent")
+                for delivery, sid in zip(deliveries, sids, strict=True)
+            )
+        )
+    assert [r.status_code for r in responses] == [204] * len(deliveries)
+    unknown = [r.getMessage() for r in caplog.records if "unknown text" in r.getMessage()]
+    assert sorted(unknown) == sorted(f"status callback for unknown text {sids[i]}" for i in (0, 2))
 
 
 async def test_a_callback_postgresql_refuses_fails_alone_and_the_others_are_kept(
@@ -87,7 +117,9 @@ async def test_a_callback_postgresql_refuses_fails_alone_and_the_others_are_kept
             statuses = ["sent"] * 6 + ["refuse-me", "sent"]
             responses = await asyncio.gather(
                 *(
-                    callback(api, ctx, d["delivery_id"], status, sid=new_sid())
+                    status_reported(
+                        api, ctx, delivery_id=d["delivery_id"], sid=new_sid(), status=status
+                    )
                     for d, status in zip(deliveries, statuses, strict=True)
                 )
             )
@@ -114,7 +146,9 @@ async def test_a_stale_status_waiting_on_another_process_never_undoes_its_news(
             sid,
         )
         # ... while a late "sent" reaches this one and waits for that row.
-        late = asyncio.create_task(callback(api, ctx, delivery["delivery_id"], "sent", sid=sid))
+        late = asyncio.create_task(
+            status_reported(api, ctx, delivery_id=delivery["delivery_id"], sid=sid, status="sent")
+        )
         await until_a_statement_waits_for_a_row(other_process)
     assert (await late).status_code == 204
     assert (await status_of(api, firm, delivery["message_id"]))["status"] == "delivered"

@@ -49,14 +49,18 @@ async def record_provider_event(
     """
     if ctx.db.is_sqlite:
         return await _record_in_steps(ctx, event, delivery_id)
+    news = _News(event, delivery_id, ctx.clock())
     if delivery_id is None:
-        return await _record_by_provider_id(ctx, event)
-    return await _status_news(ctx).submit(_News(event, delivery_id, ctx.clock()))
+        # Batches keep two callbacks about one text apart by its delivery; this one
+        # names none, so it goes on its own.
+        (ours,) = await _record(ctx, [news])
+        return ours
+    return await _status_news(ctx).submit(news)
 
 
 class _News(NamedTuple):
     event: ProviderEvent
-    delivery_id: uuid.UUID
+    delivery_id: uuid.UUID | None  # None: found by the provider's id
     received_at: datetime
 
 
@@ -79,21 +83,26 @@ def _status_news(ctx: ServiceContext) -> Batches[_News, bool]:
 
 async def _record_batch(ctx: ServiceContext, batch: list[_News]) -> list[bool | Exception]:
     try:
-        async with ctx.db.driver_connection() as connection:
-            if len(batch) == 1:
-                columns = _columns(batch[0])
-                columns["params"] = json.dumps(columns["params"])
-                rows = await connection.fetch(_RECORD_ONE, *columns.values())
-            else:
-                document = json.dumps([_columns(n) for n in batch], default=str)
-                rows = await connection.fetch(_RECORD_MANY, document)
+        return list(await _record(ctx, batch))
     except asyncpg.PostgresError as error:
         if len(batch) == 1:
             return [error]
         # One event PostgreSQL refuses must not fail the others: each is tried alone.
         return [(await _record_batch(ctx, [news]))[0] for news in batch]
-    outcome = {row["delivery_id"]: (row["found"], row["ours"]) for row in rows}
-    return [_reported(n.event, n.delivery_id, *outcome[n.delivery_id]) for n in batch]
+
+
+async def _record(ctx: ServiceContext, batch: list[_News]) -> list[bool]:
+    async with ctx.db.driver_connection() as connection:
+        if len(batch) == 1:
+            columns = _columns(batch[0])
+            columns["params"] = json.dumps(columns["params"])
+            rows = await connection.fetch(_RECORD_ONE, *columns.values())
+        else:
+            document = json.dumps([_columns(n) for n in batch], default=str)
+            rows = await connection.fetch(_RECORD_MANY, document)
+    return [
+        _reported(news, row["found"], row["ours"]) for news, row in zip(batch, rows, strict=True)
+    ]
 
 
 def _columns(news: _News) -> dict[str, object]:
@@ -108,41 +117,20 @@ def _columns(news: _News) -> dict[str, object]:
         "params": event.params,
         "received_at": news.received_at,
         "reported": event.status,
-        "moves_from": ",".join(_moves_from(event)),
+        "moves_from": ",".join(statuses_moved_on_by(event.status) if event.status else ()),
         "reason": event.reason,
     }
 
 
-async def _record_by_provider_id(ctx: ServiceContext, event: ProviderEvent) -> bool:
-    async with ctx.db.driver_connection() as connection:
-        row = await connection.fetchrow(
-            _RECORD_BY_PROVIDER_ID,
-            event.provider_id,
-            new_id(),
-            event.provider_status,
-            event.error_code,
-            json.dumps(event.params),
-            ctx.clock(),
-            event.status,
-            _moves_from(event),
-            event.reason,
-        )
-    assert row is not None  # the outer SELECT always yields one row
-    # Found by its provider id, a delivery is always this text's own.
-    return _reported(event, None, row["found"], row["found"])
-
-
-def _moves_from(event: ProviderEvent) -> tuple[DeliveryStatus, ...]:
-    return () if event.status is None else statuses_moved_on_by(event.status)
-
-
-def _reported(event: ProviderEvent, delivery_id: uuid.UUID | None, found: bool, ours: bool) -> bool:
+def _reported(news: _News, found: bool, ours: bool) -> bool:
     if found and not ours:
         log.warning(
-            "callback for %s names delivery %s of another text", event.provider_id, delivery_id
+            "callback for %s names delivery %s of another text",
+            news.event.provider_id,
+            news.delivery_id,
         )
     elif not found:
-        log.warning("status callback for unknown text %s", event.provider_id)
+        log.warning("status callback for unknown text %s", news.event.provider_id)
     return ours
 
 
@@ -219,9 +207,9 @@ _ANOTHER_WITH_PROVIDER_ID = select(
 _INSERT_EVENT = insert(cast(Table, DeliveryEvent.__table__))
 
 
-# Provider events about different deliveries, in one statement. `news` has one row per
-# event; its `moves_from` is the statuses the event moves on from, comma-separated: the
-# status rule stays in Python, in statuses_moved_on_by().
+# Provider events about different deliveries, in one statement, answered in their
+# order. `news` has one row per event; its `moves_from` is the statuses the event moves
+# on from, comma-separated: the status rule stays in Python, in statuses_moved_on_by().
 # - Rows are locked in the order of their ids, so two statements that lock some of the
 #   same rows (another process's batch) never deadlock.
 # - The first news of a text (no provider id recorded yet) means it is out, even if the
@@ -260,47 +248,32 @@ WITH news AS (
     FROM ours
     WHERE d.id = ours.delivery_id AND (first_news OR moves)
 )
-SELECT news.delivery_id, found.id IS NOT NULL AS found, ours.delivery_id IS NOT NULL AS ours
+SELECT found.id IS NOT NULL AS found, ours.position IS NOT NULL AS ours
 FROM news LEFT JOIN found ON found.id = news.delivery_id
-          LEFT JOIN ours ON ours.delivery_id = news.delivery_id
+          LEFT JOIN ours ON ours.position = news.position
+ORDER BY news.position
 """
 # A lone event's columns are parameters; several events' are rows of one JSON array.
 # Either way PostgreSQL plans the statement once per connection: from arrays it would
 # plan it again on every call, since the estimate it makes from an array's length
-# always beats the plan it keeps (about 0.45 ms of its CPU a call, measured).
+# always beats the plan it keeps (about 0.45 ms of its CPU a call, measured). A lone
+# event may name no delivery ($1 NULL): its provider id finds it.
 _RECORD_ONE = _RECORD_NEWS.format(
-    news="""SELECT $1::uuid AS delivery_id, $2::text AS provider_id, $3::uuid AS event_id,
-           $4::text AS provider_status, $5::text AS error_code, $6::json AS params,
-           $7::timestamptz AS received_at, $8::text AS reported, $9::text AS moves_from,
-           $10::text AS reason"""
+    news="""SELECT COALESCE($1::uuid, (SELECT id FROM sms_deliveries WHERE provider_id = $2))
+               AS delivery_id,
+           $2::text AS provider_id, $3::uuid AS event_id, $4::text AS provider_status,
+           $5::text AS error_code, $6::json AS params, $7::timestamptz AS received_at,
+           $8::text AS reported, $9::text AS moves_from, $10::text AS reason,
+           1 AS position"""
 )
 _RECORD_MANY = _RECORD_NEWS.format(
-    news="""SELECT * FROM json_to_recordset($1::json) AS n (
+    news="""SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (
         delivery_id uuid, provider_id text, event_id uuid, provider_status text,
         error_code text, params json, received_at timestamptz, reported text,
-        moves_from text, reason text)"""
+        moves_from text, reason text)) WITH ORDINALITY AS n (
+        delivery_id, provider_id, event_id, provider_status, error_code, params,
+        received_at, reported, moves_from, reason, position)"""
 )
-
-# The same for one event that names only the provider's id: $1 provider id, $2 event
-# id, $3 provider status, $4 error code, $5 params, $6 received at, $7 reported
-# status, $8 statuses it moves on from, $9 reason.
-_RECORD_BY_PROVIDER_ID = """
-WITH found AS (
-    SELECT id, status, provider_id FROM sms_deliveries WHERE provider_id = $1 FOR UPDATE
-), event AS (
-    INSERT INTO sms_delivery_events (id, delivery_id, provider_status, error_code, params,
-                                     received_at)
-    SELECT $2, id, $3, $4, $5::json, $6 FROM found
-), changed AS (
-    UPDATE sms_deliveries AS d SET
-        status = $7::text, updated_at = $6,
-        error_code = CASE WHEN $7::text = 'failed' THEN $4 ELSE d.error_code END,
-        error_message = CASE WHEN $7::text = 'failed' THEN $9 ELSE d.error_message END
-    FROM found
-    WHERE d.id = found.id AND found.status = ANY($8::text[])
-)
-SELECT EXISTS (SELECT FROM found) AS found
-"""
 
 
 class _Found(NamedTuple):
