@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -94,6 +95,20 @@ async def test_a_repeated_stop_webhook_makes_one_ledger_row(
 ) -> None:
     for _ in range(2):
         await text_in(api, ctx, from_=DANA, to=firm.sms_number, body="STOP", sid="SM" + "e" * 32)
+    assert await ledger(ctx) == [("opt_out", DANA, "STOP")]
+
+
+async def test_stop_retries_arriving_together_make_one_ledger_row_and_one_answer(
+    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin, conversation: dict[str, Any]
+) -> None:
+    ctx.settings.provider_answers_keywords = False
+    sid = "SM" + "f" * 32
+    answers = await asyncio.gather(
+        *(text_in(api, ctx, from_=DANA, to=firm.sms_number, body="STOP", sid=sid) for _ in "1234")
+    )
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len({a.text for a in answers}) == 1
+    assert "no more texts" in answers[0].text
     assert await ledger(ctx) == [("opt_out", DANA, "STOP")]
 
 

@@ -6,12 +6,14 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     Exists,
+    Select,
     SQLColumnExpression,
     Table,
+    Update,
     bindparam,
     exists,
     insert,
@@ -102,30 +104,61 @@ async def add_client_message(statements: Statements, message: ClientMessage) -> 
         _TOUCH_CONVERSATION,
         {"conversation_id": message.conversation_id, "at": message.created_at},
     )
-    await statements.run(
-        _INSERT_MESSAGE,
-        {
-            "id": message.id,
-            "firm_id": message.firm_id,
-            "conversation_id": message.conversation_id,
-            "author_staff_id": None,
-            "author_contact_id": message.contact_id,
-            "send_as_sms": False,
-            "body": message.body,
-            "channel": message.channel,
-            "in_reply_to_id": message.in_reply_to_id,
-            "media": message.media,
-            "idempotency_key": message.idempotency_key,
-            "created_at": message.created_at,
-        },
+    await statements.run(_INSERT_MESSAGE, client_message_params(message))
+
+
+def client_message_params(message: ClientMessage) -> dict[str, Any]:
+    """The message's columns, as `_INSERT_MESSAGE` and `client_message_after` take them."""
+    return {
+        "id": message.id,
+        "firm_id": message.firm_id,
+        "conversation_id": message.conversation_id,
+        "author_staff_id": None,
+        "author_contact_id": message.contact_id,
+        "send_as_sms": False,
+        "body": message.body,
+        "channel": message.channel,
+        "in_reply_to_id": message.in_reply_to_id,
+        "media": message.media,
+        "idempotency_key": message.idempotency_key,
+        "created_at": message.created_at,
+    }
+
+
+def client_message_after(claim: Update) -> Select[Any]:
+    """One statement: `claim` runs, and only if it changed a row is the client message
+    (`client_message_params`) added as `add_client_message` adds it; yields what `claim`
+    returns. PostgreSQL only: SQLite has no data-modifying WITH.
+
+    The claimed row is locked first, then the conversation, then the message inserted:
+    the same order as `add_client_message` after a caller's own lock.
+    """
+    claimed = claim.cte("claimed")
+    # _TOUCH_CONVERSATION, timed by the message's own created_at, so that the statement
+    # takes the message's columns and nothing more.
+    touched = (
+        update(_CONVERSATIONS)
+        .where(_CONVERSATIONS.c.id == bindparam("conversation_id"), exists(select(claimed.c[0])))
+        .values(last_activity_at=bindparam("created_at"))
+        .returning(_CONVERSATIONS.c.id)
+        .cte("touched")
     )
+    columns = list(_MESSAGES.c)
+    inserted = insert(_MESSAGES).from_select(
+        [column.name for column in columns],
+        select(*(bindparam(column.name, type_=column.type) for column in columns)).select_from(
+            touched
+        ),
+    )
+    return select(claimed).add_cte(touched, inserted.cte("inserted"))
 
 
 # Built once: every reply from a client runs them.
 _CONVERSATIONS = cast(Table, Conversation.__table__)
+_MESSAGES = cast(Table, Message.__table__)
 _TOUCH_CONVERSATION = (
     update(_CONVERSATIONS)
     .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
     .values(last_activity_at=bindparam("at"))
 )
-_INSERT_MESSAGE = insert(cast(Table, Message.__table__))
+_INSERT_MESSAGE = insert(_MESSAGES)
