@@ -12,6 +12,7 @@ also records the provider id and takes the text out of the queue.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -31,6 +32,7 @@ from parley.domain.delivery_status import DeliveryStatus
 from parley.domain.retry import RetryPolicy, retry_delay, should_give_up
 from parley.domain.sms_text import full_text
 from parley.providers.sms import OutboundText, SendFailed, SmsProvider
+from parley.services.batching import Batches
 from parley.services.context import ServiceContext
 from parley.services.delivery_updates import apply_status
 from parley.services.reply_links import reply_link_url
@@ -67,6 +69,14 @@ class Dispatcher:
         self._inflight: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._rates: dict[str, float | None] = {}
         self._rates_loaded_at = float("-inf")
+        # Sends accepted while others are being recorded are recorded together: one
+        # statement and one commit for many (services/batching.py).
+        self._acceptances: Batches[_Accepted, None] = Batches(
+            self._record_acceptances,
+            key=lambda accepted: accepted.delivery_id,
+            most=MOST_ACCEPTED_IN_A_BATCH,
+            at_once=BATCHES_AT_ONCE,
+        )
         self.handed_over = 0  # texts this dispatcher saw the provider accept
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -208,11 +218,21 @@ class Dispatcher:
         return f"{base}{STATUS_CALLBACK_PATH}?d={delivery_id}"
 
     async def _record_accepted(self, delivery: SmsDelivery, provider_id: str) -> None:
-        async with self.ctx.db.statements() as statements:
-            await statements.run(
-                _RECORD_ACCEPTED, {"delivery_id": delivery.id, "provider_id": provider_id}
-            )
+        await self._acceptances.submit(_Accepted(delivery.id, provider_id))
         self.handed_over += 1
+
+    async def _record_acceptances(self, batch: list[_Accepted]) -> list[None]:
+        """Should this fail, each send of the batch is taken for a failed one: tried again
+        later, when the provider is asked first (`find_sent`), so none goes twice."""
+        if self.ctx.db.is_sqlite:
+            async with self.ctx.db.statements() as statements:  # one transaction on SQLite
+                for accepted in batch:
+                    await statements.run(_RECORD_ACCEPTED, accepted._asdict())
+        else:
+            document = json.dumps([[str(a.delivery_id), a.provider_id] for a in batch])
+            async with self.ctx.db.driver_connection() as connection:
+                await connection.execute(_RECORD_ACCEPTED_TOGETHER, document)
+        return [None] * len(batch)
 
     async def _record_failure(self, delivery: SmsDelivery, failure: SendFailed) -> None:
         now = self.ctx.clock()
@@ -252,6 +272,15 @@ class Dispatcher:
 
 
 _DELIVERIES = cast(Table, SmsDelivery.__table__)
+# At most 64 sends a statement, which keeps its row locks brief; two statements at a
+# time, so that PostgreSQL works on one while the next batch forms.
+MOST_ACCEPTED_IN_A_BATCH = 64
+BATCHES_AT_ONCE = 2
+
+
+class _Accepted(NamedTuple):
+    delivery_id: uuid.UUID
+    provider_id: str
 
 
 class _Claimed(NamedTuple):
@@ -271,6 +300,7 @@ _LINKS_AND_OPT_OUTS = (
     .where(SmsDelivery.id.in_(bindparam("ids", expanding=True)))
 )
 # A status callback may have recorded the provider's id first; it is the same text.
+# SQLite's form; PostgreSQL's, below, takes a batch.
 _RECORD_ACCEPTED = (
     update(_DELIVERIES)
     .where(_DELIVERIES.c.id == bindparam("delivery_id"))
@@ -281,3 +311,23 @@ _RECORD_ACCEPTED = (
         claimed_until=None,
     )
 )
+# As _RECORD_ACCEPTED, for a batch given as one JSON array of [delivery id, provider id]:
+# as an array PostgreSQL would plan the statement anew for each length (services/
+# delivery_updates.py). The rows are locked in id order, as status callbacks lock them,
+# so that two batches never deadlock.
+_RECORD_ACCEPTED_TOGETHER = """
+WITH accepted AS (
+    SELECT (pair->>0)::uuid AS delivery_id, pair->>1 AS provider_id
+    FROM json_array_elements($1::json) AS pair
+), locked AS (
+    SELECT id FROM sms_deliveries WHERE id IN (SELECT delivery_id FROM accepted)
+    ORDER BY id FOR UPDATE
+)
+UPDATE sms_deliveries AS d SET
+    provider_id = COALESCE(d.provider_id, accepted.provider_id),
+    next_attempt_at = NULL,
+    claimed_by = NULL,
+    claimed_until = NULL
+FROM accepted JOIN locked ON locked.id = accepted.delivery_id
+WHERE d.id = accepted.delivery_id
+"""
