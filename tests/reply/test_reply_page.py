@@ -126,6 +126,27 @@ async def test_opening_twice_changes_nothing_but_opened_at(
     assert await count_messages(ctx) == before
 
 
+async def test_opening_an_expired_link_does_not_mark_it_opened(
+    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin, clock: TestClock
+) -> None:
+    _, message, (dana,) = await sent_to(api, firm, ["Dana"], "Probate", "News")
+    token = (await reply_tokens(ctx, message["id"]))[dana["id"]]
+    clock.advance(days=7)
+    assert (await api.get(f"/r/{token}", headers=BROWSER)).status_code == 410
+    assert await opened_at(api, firm, message["id"]) == [None]
+
+
+async def test_a_removed_participant_opening_the_link_does_not_mark_it_opened(
+    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin, clock: TestClock
+) -> None:
+    _, message, (dana,) = await sent_to(api, firm, ["Dana"], "Probate", "News")
+    token = (await reply_tokens(ctx, message["id"]))[dana["id"]]
+    async with ctx.db.transaction() as session:
+        await session.execute(update(ConversationParticipant).values(removed_at=clock()))
+    assert (await api.get(f"/r/{token}", headers=BROWSER)).status_code == 404
+    assert await opened_at(api, firm, message["id"]) == [None]
+
+
 @pytest.mark.parametrize(
     "agent",
     [
