@@ -79,9 +79,9 @@ class ReceivedText:
 async def receive_text(ctx: ServiceContext, received: ReceivedText) -> str | None:
     """Store and handle one inbound text; returns the text to answer with, if any.
 
-    No transaction is held while the text is handled: what handling decides is written
-    in one go, and only if nothing handled the text meanwhile (a Twilio retry arriving
-    at the same time), so each text is handled once and every retry gets its answer.
+    No transaction is held while a text is decided: what handling decides is written in
+    one go, and only if nothing handled the text meanwhile (a Twilio retry arriving at
+    the same time), so each text is handled once and every retry gets its answer.
     """
     text = await _store_as_received(ctx, received)
     if text is None:  # stored already: a Twilio retry
