@@ -50,6 +50,11 @@ def form_fields(page: str) -> dict[str, str]:
     return dict(re.findall(r'name="(form_token|idempotency_key)" value="([^"]+)"', page))
 
 
+async def remove_every_participant(ctx: ServiceContext, clock: TestClock) -> None:
+    async with ctx.db.transaction() as session:
+        await session.execute(update(ConversationParticipant).values(removed_at=clock()))
+
+
 async def count_messages(ctx: ServiceContext) -> int:
     async with ctx.db.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(Message)) or 0)
@@ -107,8 +112,7 @@ async def test_a_removed_participant_loses_access_at_once(
 ) -> None:
     _, message, (dana,) = await sent_to(api, firm, ["Dana"], "Probate", "News")
     token = (await reply_tokens(ctx, message["id"]))[dana["id"]]
-    async with ctx.db.transaction() as session:
-        await session.execute(update(ConversationParticipant).values(removed_at=clock()))
+    await remove_every_participant(ctx, clock)
     assert (await api.get(f"/r/{token}", headers=BROWSER)).status_code == 404
 
 
@@ -126,24 +130,22 @@ async def test_opening_twice_changes_nothing_but_opened_at(
     assert await count_messages(ctx) == before
 
 
-async def test_opening_an_expired_link_does_not_mark_it_opened(
-    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin, clock: TestClock
+@pytest.mark.parametrize(("stops_working", "status"), [("expires", 410), ("is_removed", 404)])
+async def test_opening_a_link_that_no_longer_works_does_not_mark_it_opened(
+    api: httpx.AsyncClient,
+    ctx: ServiceContext,
+    firm: StaffLogin,
+    clock: TestClock,
+    stops_working: str,
+    status: int,
 ) -> None:
     _, message, (dana,) = await sent_to(api, firm, ["Dana"], "Probate", "News")
     token = (await reply_tokens(ctx, message["id"]))[dana["id"]]
-    clock.advance(days=7)
-    assert (await api.get(f"/r/{token}", headers=BROWSER)).status_code == 410
-    assert await opened_at(api, firm, message["id"]) == [None]
-
-
-async def test_a_removed_participant_opening_the_link_does_not_mark_it_opened(
-    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin, clock: TestClock
-) -> None:
-    _, message, (dana,) = await sent_to(api, firm, ["Dana"], "Probate", "News")
-    token = (await reply_tokens(ctx, message["id"]))[dana["id"]]
-    async with ctx.db.transaction() as session:
-        await session.execute(update(ConversationParticipant).values(removed_at=clock()))
-    assert (await api.get(f"/r/{token}", headers=BROWSER)).status_code == 404
+    if stops_working == "expires":
+        clock.advance(days=7)
+    else:
+        await remove_every_participant(ctx, clock)
+    assert (await api.get(f"/r/{token}", headers=BROWSER)).status_code == status
     assert await opened_at(api, firm, message["id"]) == [None]
 
 

@@ -100,16 +100,18 @@ async def add_client_message(statements: Statements, message: ClientMessage) -> 
     the insert takes a key-share lock on it, and two replies that each held one while
     waiting to lock it would deadlock.
     """
-    await statements.run(
-        _TOUCH_CONVERSATION,
-        {"conversation_id": message.conversation_id, "at": message.created_at},
-    )
+    # Only its own parameters: SQLAlchemy would take any other that names a column of
+    # conversations (id, created_at, …) for a column to set as well.
+    touch = {"conversation_id": message.conversation_id, "at": message.created_at}
+    await statements.run(_TOUCH_CONVERSATION, touch)
     await statements.run(_INSERT_MESSAGE, client_message_params(message))
 
 
 def client_message_params(message: ClientMessage) -> dict[str, Any]:
-    """The message's columns, as `_INSERT_MESSAGE` and `client_message_after` take them."""
+    """The message's columns, and `at`, its conversation's new last activity: what
+    `client_message_after` takes (the insert of `add_client_message` ignores `at`)."""
     return {
+        "at": message.created_at,
         "id": message.id,
         "firm_id": message.firm_id,
         "conversation_id": message.conversation_id,
@@ -134,12 +136,8 @@ def client_message_after(claim: Update) -> Select[Any]:
     the same order as `add_client_message` after a caller's own lock.
     """
     claimed = claim.cte("claimed")
-    # _TOUCH_CONVERSATION, timed by the message's own created_at, so that the statement
-    # takes the message's columns and nothing more.
     touched = (
-        update(_CONVERSATIONS)
-        .where(_CONVERSATIONS.c.id == bindparam("conversation_id"), exists(select(claimed.c[0])))
-        .values(last_activity_at=bindparam("created_at"))
+        _TOUCH_CONVERSATION.where(exists(select(claimed.c[0])))
         .returning(_CONVERSATIONS.c.id)
         .cte("touched")
     )

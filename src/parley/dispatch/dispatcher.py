@@ -72,10 +72,7 @@ class Dispatcher:
         # Sends accepted while others are being recorded are recorded together: one
         # statement and one commit for many (services/batching.py).
         self._acceptances: Batches[_Accepted, None] = Batches(
-            self._record_acceptances,
-            key=lambda accepted: accepted.delivery_id,
-            most=MOST_ACCEPTED_IN_A_BATCH,
-            at_once=BATCHES_AT_ONCE,
+            self._record_acceptances, key=lambda accepted: accepted.delivery_id
         )
         self.handed_over = 0  # texts this dispatcher saw the provider accept
 
@@ -272,10 +269,6 @@ class Dispatcher:
 
 
 _DELIVERIES = cast(Table, SmsDelivery.__table__)
-# At most 64 sends a statement, which keeps its row locks brief; two statements at a
-# time, so that PostgreSQL works on one while the next batch forms.
-MOST_ACCEPTED_IN_A_BATCH = 64
-BATCHES_AT_ONCE = 2
 
 
 class _Accepted(NamedTuple):

@@ -16,6 +16,11 @@ from typing import Generic, TypeVar
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
+# For batches of writes: at most 64 items a statement, which keeps its row locks brief;
+# two statements at a time, so that PostgreSQL works on one while the next batch forms.
+MOST_IN_A_BATCH = 64
+BATCHES_AT_ONCE = 2
+
 
 class Batches(Generic[Item, Result]):
     """Runs `run` on batches of submitted items; each submitter gets its own result.
@@ -31,8 +36,8 @@ class Batches(Generic[Item, Result]):
         run: Callable[[list[Item]], Awaitable[Sequence[Result | Exception]]],
         *,
         key: Callable[[Item], Hashable],
-        most: int,
-        at_once: int,
+        most: int = MOST_IN_A_BATCH,
+        at_once: int = BATCHES_AT_ONCE,
     ) -> None:
         self._run = run
         self._key = key

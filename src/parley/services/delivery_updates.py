@@ -64,20 +64,9 @@ class _News(NamedTuple):
     received_at: datetime
 
 
-# At most 64 callbacks a statement, which keeps its row locks brief; two statements at a
-# time, so that PostgreSQL works on one while the next batch forms and is sent.
-MOST_IN_A_BATCH = 64
-BATCHES_AT_ONCE = 2
-
-
 def _status_news(ctx: ServiceContext) -> Batches[_News, bool]:
     if ctx.status_news is None:
-        ctx.status_news = Batches(
-            partial(_record_batch, ctx),
-            key=lambda news: news.delivery_id,
-            most=MOST_IN_A_BATCH,
-            at_once=BATCHES_AT_ONCE,
-        )
+        ctx.status_news = Batches(partial(_record_batch, ctx), key=lambda news: news.delivery_id)
     return ctx.status_news
 
 
