@@ -6,8 +6,21 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime
+from typing import NamedTuple, cast
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import (
+    String,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.db.models import (
@@ -17,6 +30,8 @@ from parley.db.models import (
     ReplyLink,
     SmsDelivery,
 )
+from parley.db.opt_outs import opted_out
+from parley.db.statements import Statements
 
 WAKE_CHANNEL = "parley_dispatch"
 
@@ -55,37 +70,75 @@ async def wake_dispatchers(session: AsyncSession) -> None:
         await session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
 
 
+class ClaimedText(NamedTuple):
+    """A queued text this worker now holds, with all that sending it needs."""
+
+    id: uuid.UUID
+    to_number: str
+    from_number: str
+    body: str
+    segments: int
+    attempts: int  # this one included
+    first_attempt_at: datetime
+    link_id: uuid.UUID | None
+    opted_out: bool  # asked as it is claimed: a STOP that came while it was queued holds it
+
+
 async def claim_due(
-    session: AsyncSession, *, worker: str, now: datetime, lease_until: datetime, limit: int
-) -> list[SmsDelivery]:
-    """Take up to `limit` due deliveries for this worker, atomically.
+    statements: Statements, *, worker: str, now: datetime, lease_until: datetime, limit: int
+) -> list[ClaimedText]:
+    """Take up to `limit` due deliveries for this worker, atomically, in one statement.
 
     PostgreSQL skips rows another worker is claiming at the same moment (SKIP LOCKED);
     SQLite has one writer at a time, so the single UPDATE is atomic there already.
     """
-    due = (
-        select(SmsDelivery.id)
-        .where(
-            SmsDelivery.next_attempt_at <= now,
-            or_(SmsDelivery.claimed_until.is_(None), SmsDelivery.claimed_until < now),
-        )
-        .order_by(SmsDelivery.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    params = {"worker": worker, "now": now, "lease_until": lease_until, "limit": limit}
+    return [ClaimedText._make(row) for row in await statements.rows(_CLAIM_DUE, params)]
+
+
+_DELIVERIES = cast(Table, SmsDelivery.__table__)
+_DUE = (
+    select(_DELIVERIES.c.id)
+    .where(
+        _DELIVERIES.c.next_attempt_at <= bindparam("now"),
+        or_(
+            _DELIVERIES.c.claimed_until.is_(None),
+            _DELIVERIES.c.claimed_until < bindparam("now"),
+        ),
     )
-    claimed = await session.scalars(
-        update(SmsDelivery)
-        .where(SmsDelivery.id.in_(due.scalar_subquery()))
-        .values(
-            claimed_by=worker,
-            claimed_until=lease_until,
-            attempts=SmsDelivery.attempts + 1,
-            first_attempt_at=func.coalesce(SmsDelivery.first_attempt_at, now),
-        )
-        .returning(SmsDelivery)
-        .execution_options(synchronize_session=False)
+    .order_by(_DELIVERIES.c.next_attempt_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+# Built once: run for every batch a dispatcher claims. Each text's link and whether its
+# client opted out come back with it, from subqueries of the RETURNING clause, so
+# that claiming is one round trip on either database. The claimed row is named as SQL
+# in them: SQLAlchemy writes SQLite's RETURNING clause unqualified, where `id` in a
+# subquery of reply_links would be the link's own.
+_CLAIMED_ID = literal_column("sms_deliveries.id", Uuid)
+_CLAIMED_FIRM = literal_column("sms_deliveries.firm_id", Uuid)
+_CLAIMED_TO = literal_column("sms_deliveries.to_number", String)
+_CLAIM_DUE = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id.in_(_DUE.scalar_subquery()))
+    .values(
+        claimed_by=bindparam("worker"),
+        claimed_until=bindparam("lease_until"),
+        attempts=_DELIVERIES.c.attempts + 1,
+        first_attempt_at=func.coalesce(_DELIVERIES.c.first_attempt_at, bindparam("now")),
     )
-    return list(claimed)
+    .returning(
+        _DELIVERIES.c.id,
+        _DELIVERIES.c.to_number,
+        _DELIVERIES.c.from_number,
+        _DELIVERIES.c.body,
+        _DELIVERIES.c.segments,
+        _DELIVERIES.c.attempts,
+        _DELIVERIES.c.first_attempt_at,
+        select(ReplyLink.id).where(ReplyLink.delivery_id == _CLAIMED_ID).scalar_subquery(),
+        opted_out(_CLAIMED_FIRM, _CLAIMED_TO),
+    )
+)
 
 
 async def extend_claims(

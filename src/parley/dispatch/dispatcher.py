@@ -23,9 +23,8 @@ from typing import NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
 
-from parley.db.deliveries import claim_due, extend_claims
-from parley.db.models import FirmSmsNumber, ReplyLink, SmsDelivery
-from parley.db.opt_outs import opted_out
+from parley.db.deliveries import ClaimedText, claim_due, extend_claims
+from parley.db.models import FirmSmsNumber, SmsDelivery
 from parley.dispatch.rate_limit import RateLimiter, wait_for_slot
 from parley.dispatch.wakeup import listen_for_queued_texts
 from parley.domain.delivery_status import DeliveryStatus
@@ -94,8 +93,7 @@ class Dispatcher:
                         log.exception("claiming queued texts failed; trying again")
                         claimed = []
                     for text in claimed:
-                        task = asyncio.create_task(self._deliver(text))
-                        self._inflight[text.delivery.id] = task
+                        self._inflight[text.id] = asyncio.create_task(self._deliver(text))
                     if len(claimed) < free:  # nothing more is due: wait for news
                         await self._wait_for_work(stop)
             finally:
@@ -127,24 +125,16 @@ class Dispatcher:
                 signal.cancel()
         wakeup.clear()
 
-    async def _claim(self, limit: int) -> list[_Claimed]:
+    async def _claim(self, limit: int) -> list[ClaimedText]:
         now = self.ctx.clock()
-        async with self.ctx.db.transaction() as session:
-            deliveries = await claim_due(
-                session,
+        async with self.ctx.db.statements() as statements:
+            return await claim_due(
+                statements,
                 worker=self.config.worker_id,
                 now=now,
                 lease_until=now + self.config.lease,
                 limit=limit,
             )
-            if not deliveries:
-                return []
-            # For the whole batch in one query. Whether the client opted out is asked
-            # here, just before the sends: a STOP that came while a text was queued
-            # still holds it back.
-            found = await session.execute(_LINKS_AND_OPT_OUTS, {"ids": [d.id for d in deliveries]})
-            facts = {delivery_id: (link_id, opted_out) for delivery_id, link_id, opted_out in found}
-        return [_Claimed(d, *facts[d.id]) for d in deliveries]
 
     async def _keep_claims(self, stop: asyncio.Event) -> None:
         interval = self.config.lease.total_seconds() / 3
@@ -164,58 +154,56 @@ class Dispatcher:
                 # A lapsed claim only lets another worker ask the provider first.
                 log.exception("renewing claims failed; trying again next beat")
 
-    async def _deliver(self, text: _Claimed) -> None:
-        delivery = text.delivery
+    async def _deliver(self, claimed: ClaimedText) -> None:
         try:
-            await self._send(text)
+            await self._send(claimed)
         except Exception:
-            log.exception("sending delivery %s failed unexpectedly", delivery.id)
+            log.exception("sending delivery %s failed unexpectedly", claimed.id)
             await self._record_failure(
-                delivery, SendFailed("Unexpected error while sending", permanent=False)
+                claimed.id, SendFailed("Unexpected error while sending", permanent=False)
             )
         finally:
-            self._inflight.pop(delivery.id, None)
+            self._inflight.pop(claimed.id, None)
 
-    async def _send(self, claimed: _Claimed) -> None:
-        delivery, link_id = claimed.delivery, claimed.link_id
+    async def _send(self, claimed: ClaimedText) -> None:
         if claimed.opted_out:
             await self._record_failure(
-                delivery, SendFailed(OPTED_OUT, permanent=True, code="opted_out")
+                claimed.id, SendFailed(OPTED_OUT, permanent=True, code="opted_out")
             )
             return
-        assert link_id is not None, "every delivery is minted with its reply link"
+        assert claimed.link_id is not None, "every delivery is minted with its reply link"
         text = OutboundText(
-            to=delivery.to_number,
-            sender=delivery.from_number,
-            body=full_text(delivery.body, reply_link_url(self.ctx.settings, link_id)),
-            status_callback_url=self._callback_url(delivery.id),
+            to=claimed.to_number,
+            sender=claimed.from_number,
+            body=full_text(claimed.body, reply_link_url(self.ctx.settings, claimed.link_id)),
+            status_callback_url=self._callback_url(claimed.id),
         )
         try:
-            if delivery.attempts > 1 and delivery.first_attempt_at is not None:
+            if claimed.attempts > 1:
                 earlier = await self.provider.find_sent(
-                    text, since=delivery.first_attempt_at - timedelta(minutes=1)
+                    text, since=claimed.first_attempt_at - timedelta(minutes=1)
                 )
                 if earlier is not None:
-                    await self._record_accepted(delivery, earlier.provider_id)
+                    await self._record_accepted(claimed.id, earlier.provider_id)
                     return
             await wait_for_slot(
                 self.limiter,
-                delivery.from_number,
-                delivery.segments,
-                await self._rate_of(delivery.from_number),
+                claimed.from_number,
+                claimed.segments,
+                await self._rate_of(claimed.from_number),
             )
             accepted = await self.provider.send(text)
         except SendFailed as failure:
-            await self._record_failure(delivery, failure)
+            await self._record_failure(claimed.id, failure)
             return
-        await self._record_accepted(delivery, accepted.provider_id)
+        await self._record_accepted(claimed.id, accepted.provider_id)
 
     def _callback_url(self, delivery_id: uuid.UUID) -> str:
         base = self.ctx.settings.public_url.rstrip("/")
         return f"{base}{STATUS_CALLBACK_PATH}?d={delivery_id}"
 
-    async def _record_accepted(self, delivery: SmsDelivery, provider_id: str) -> None:
-        await self._acceptances.submit(_Accepted(delivery.id, provider_id))
+    async def _record_accepted(self, delivery_id: uuid.UUID, provider_id: str) -> None:
+        await self._acceptances.submit(_Accepted(delivery_id, provider_id))
         self.handed_over += 1
 
     async def _record_acceptances(self, batch: list[_Accepted]) -> list[None]:
@@ -231,11 +219,11 @@ class Dispatcher:
                 await connection.execute(_RECORD_ACCEPTED_TOGETHER, document)
         return [None] * len(batch)
 
-    async def _record_failure(self, delivery: SmsDelivery, failure: SendFailed) -> None:
+    async def _record_failure(self, delivery_id: uuid.UUID, failure: SendFailed) -> None:
         now = self.ctx.clock()
         policy = self.config.retry
         async with self.ctx.db.transaction() as session:
-            row = await session.get_one(SmsDelivery, delivery.id, with_for_update=True)
+            row = await session.get_one(SmsDelivery, delivery_id, with_for_update=True)
             if row.provider_id is not None:
                 return  # a callback proved the text went out after all
             row.claimed_by = None
@@ -276,22 +264,6 @@ class _Accepted(NamedTuple):
     provider_id: str
 
 
-class _Claimed(NamedTuple):
-    delivery: SmsDelivery
-    link_id: uuid.UUID | None
-    opted_out: bool
-
-
-# Built once: run for every batch claimed, and every text sent.
-_LINKS_AND_OPT_OUTS = (
-    select(
-        SmsDelivery.id,
-        ReplyLink.id,
-        opted_out(SmsDelivery.firm_id, SmsDelivery.to_number),
-    )
-    .outerjoin(ReplyLink, ReplyLink.delivery_id == SmsDelivery.id)
-    .where(SmsDelivery.id.in_(bindparam("ids", expanding=True)))
-)
 # A status callback may have recorded the provider's id first; it is the same text.
 # SQLite's form; PostgreSQL's, below, takes a batch.
 _RECORD_ACCEPTED = (
