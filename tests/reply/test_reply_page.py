@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from collections import Counter
@@ -128,6 +129,20 @@ async def test_opening_twice_changes_nothing_but_opened_at(
     await api.get(f"/r/{token}", headers=BROWSER)
     assert await opened_at(api, firm, message["id"]) == first != [None]
     assert await count_messages(ctx) == before
+
+
+async def test_links_opened_at_the_same_moment_are_each_marked_opened(
+    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin
+) -> None:
+    # First visits that arrive together are recorded together (one statement for many);
+    # one client opens theirs twice at once.
+    people = [f"Client {i}" for i in range(8)]
+    _, message, contacts = await sent_to(api, firm, people, "Class action", "Hearing moved")
+    tokens = list((await reply_tokens(ctx, message["id"])).values())
+    visits = [api.get(f"/r/{token}", headers=BROWSER) for token in [*tokens, tokens[0]]]
+    pages = await asyncio.gather(*visits)
+    assert [page.status_code for page in pages] == [200] * (len(contacts) + 1)
+    assert None not in await opened_at(api, firm, message["id"])
 
 
 @pytest.mark.parametrize(("stops_working", "status"), [("expires", 410), ("is_removed", 404)])

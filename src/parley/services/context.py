@@ -30,6 +30,8 @@ class ServiceContext:
     dispatch_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     # Status news written together when it arrives together (services/delivery_updates.py).
     status_news: Batches[Any, bool] | None = None
+    # First visits of reply links recorded together (services/reply_page.py).
+    link_openings: Batches[Any, None] | None = None
 
 
 @dataclass(frozen=True)

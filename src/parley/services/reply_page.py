@@ -6,10 +6,12 @@ previewers and mail scanners; a reply is saved once however often it is submitte
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, select, true, update
@@ -25,6 +27,7 @@ from parley.db.statements import CoreStatements, Statements
 from parley.domain.errors import NotFound, ParleyError
 from parley.domain.messages import Channel, clean_body
 from parley.domain.reply_tokens import form_token, hash_token, same_token
+from parley.services.batching import Batches
 from parley.services.context import ServiceContext
 from parley.services.texting import queue_fresh_link
 
@@ -68,18 +71,43 @@ class ReplyPage:
 async def open_reply_page(ctx: ServiceContext, token: str, *, by_person: bool) -> ReplyPage:
     """The page; a person's first visit records when the link was opened."""
     now = ctx.clock()
-    # One read for the link and its page, and a write of one statement on a first visit.
+    # One read for the link and its page, and on a first visit one write, shared with
+    # the first visits that come at the same time.
     async with ctx.db.statements() as statements:
         rows = await statements.rows(_OPEN_PAGE, {"token_hash": hash_token(token)})
-        if not rows:
-            raise _does_not_work()
-        link = _unexpired(_OpenLink._make(rows[0][:_LINK_COLUMNS]), now)
-        if by_person and link.opened_at is None:
-            await statements.run(_MARK_OPENED, {"link_id": link.id, "opened": now})
+    if not rows:
+        raise _does_not_work()
+    link = _unexpired(_OpenLink._make(rows[0][:_LINK_COLUMNS]), now)
+    if by_person and link.opened_at is None:
+        await _link_openings(ctx).submit(_Opening(link.id, now))
     # A conversation always has the message the link was sent with; the outer join
     # would give one row of NULLs without it.
     latest = [row[_LINK_COLUMNS:] for row in rows if row[_LINK_COLUMNS] is not None]
     return _page_of(ctx, link, latest)
+
+
+class _Opening(NamedTuple):
+    link_id: uuid.UUID
+    opened: datetime
+
+
+def _link_openings(ctx: ServiceContext) -> Batches[_Opening, None]:
+    if ctx.link_openings is None:
+        ctx.link_openings = Batches(partial(_record_openings, ctx), key=lambda o: o.link_id)
+    return ctx.link_openings
+
+
+async def _record_openings(ctx: ServiceContext, batch: list[_Opening]) -> list[None]:
+    """One statement and one commit for the first visits that came together."""
+    if ctx.db.is_sqlite:
+        async with ctx.db.statements() as statements:  # one transaction on SQLite
+            for opening in batch:
+                await statements.run(_MARK_OPENED, opening._asdict())
+    else:
+        document = json.dumps([[str(o.link_id), o.opened.isoformat()] for o in batch])
+        async with ctx.db.driver_connection() as connection:
+            await connection.execute(_MARK_OPENED_TOGETHER, document)
+    return [None] * len(batch)
 
 
 async def reply_through_link(
@@ -178,6 +206,21 @@ _MARK_OPENED = (
     .where(ReplyLink.id == bindparam("link_id"), ReplyLink.opened_at.is_(None))
     .values(opened_at=bindparam("opened"))
 )
+# As _MARK_OPENED, for a batch given as one JSON array of [link id, time opened]. The
+# links are locked in id order, so that two batches (of two servers) never deadlock.
+_MARK_OPENED_TOGETHER = """
+WITH opening AS (
+    SELECT (pair->>0)::uuid AS link_id, (pair->>1)::timestamptz AS opened_at
+    FROM json_array_elements($1::json) AS pair
+), locked AS (
+    SELECT id FROM reply_links
+    WHERE id IN (SELECT link_id FROM opening) AND opened_at IS NULL
+    ORDER BY id FOR UPDATE
+)
+UPDATE reply_links AS l SET opened_at = opening.opened_at
+FROM opening JOIN locked ON locked.id = opening.link_id
+WHERE l.id = opening.link_id
+"""
 _NEWEST_MESSAGES = (
     select(
         Message.id,
