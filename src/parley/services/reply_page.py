@@ -98,7 +98,7 @@ def _link_openings(ctx: ServiceContext) -> Batches[_Opening, None]:
 
 
 async def _record_openings(ctx: ServiceContext, batch: list[_Opening]) -> list[None]:
-    """One statement and one commit for the first visits that came together."""
+    """One commit for the first visits that came together: on PostgreSQL one statement."""
     if ctx.db.is_sqlite:
         async with ctx.db.statements() as statements:  # one transaction on SQLite
             for opening in batch:
