@@ -227,6 +227,24 @@ def disk_probe(directory: Path) -> Iterator[list[float]]:
         thread.join()
 
 
+def idle_disk(directory: Path, seconds: float = 5.0) -> str:
+    """The disk's syncs with nothing else running: like the CPU probe, which hour this was.
+
+    A disk that stalls on its own stalls the runs' commits too (bench/README.md). After a
+    sync, so that what the bench wrote before is not what is timed.
+    """
+    os.sync()
+    with disk_probe(directory) as syncs:
+        time.sleep(seconds)
+    if not syncs:
+        return "no reading"
+    stalls = sum(1 for ms in syncs if ms > DISK_STALL_MS)
+    return (
+        f"p50 {percentile(syncs, 0.5):.1f}, p99 {percentile(syncs, 0.99):.1f}, "
+        f"longest {max(syncs):.0f} ms, {stalls} over {DISK_STALL_MS:.0f} ms"
+    )
+
+
 def warmed_wrk(
     port: int, pid: int, requests_file: Path, connections: int, seconds: float, warmup: float
 ) -> dict[str, float]:
@@ -368,7 +386,8 @@ class Bench:
         self.baseline_requests: dict[str, Path] = {}
         self.notes: list[str] = []
         self.probes: list[float] = []  # CPU probe seconds, at the start and at the end
-        self.settling: list[float] = []  # seconds of each settle() before a measured run
+        self.idle_disk: list[str] = []  # the idle disk's syncs, at the start and at the end
+        self.settling: list[float] = []  # seconds of each settle()
 
     async def connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.database_url)
@@ -423,6 +442,8 @@ class Bench:
         )
         await db.close()
         self.probes.append(cpu_probe_seconds())
+        await self.settle()  # the load's own writing is not the disk's hour
+        self.idle_disk.append(await asyncio.to_thread(idle_disk, self.work))
         self.notes.append(
             f"data set: {counts['contacts']:,} contacts, {counts['messages']:,} messages, "
             f"{counts['deliveries']:,} deliveries and reply links loaded in {elapsed:.1f} s"
@@ -737,9 +758,15 @@ class Bench:
             f"at similar probes): {self.probes[0]:.2f} s at the start, "
             f"{self.probes[-1]:.2f} s at the end"
         )
+        self.idle_disk.append(idle_disk(self.work))
+        self.notes.append(
+            "disk probe (an 8 KB write and fdatasync every 10 ms for 5 s, the machine idle "
+            "after a sync): "
+            f"{self.idle_disk[0]} at the start; {self.idle_disk[-1]} at the end"
+        )
         if self.settling:
             self.notes.append(
-                "before each measured run: VACUUM ANALYZE, CHECKPOINT and sync, "
+                "after the load and before each measured run: VACUUM ANALYZE, CHECKPOINT and sync, "
                 f"{min(self.settling):.1f}-{max(self.settling):.1f} s"
             )
         print()
