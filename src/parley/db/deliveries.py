@@ -6,11 +6,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
 from sqlalchemy import (
     String,
-    Table,
     Uuid,
     and_,
     bindparam,
@@ -96,17 +95,13 @@ async def claim_due(
     return [ClaimedText._make(row) for row in await statements.rows(_CLAIM_DUE, params)]
 
 
-_DELIVERIES = cast(Table, SmsDelivery.__table__)
 _DUE = (
-    select(_DELIVERIES.c.id)
+    select(SmsDelivery.id)
     .where(
-        _DELIVERIES.c.next_attempt_at <= bindparam("now"),
-        or_(
-            _DELIVERIES.c.claimed_until.is_(None),
-            _DELIVERIES.c.claimed_until < bindparam("now"),
-        ),
+        SmsDelivery.next_attempt_at <= bindparam("now"),
+        or_(SmsDelivery.claimed_until.is_(None), SmsDelivery.claimed_until < bindparam("now")),
     )
-    .order_by(_DELIVERIES.c.next_attempt_at)
+    .order_by(SmsDelivery.next_attempt_at)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
@@ -119,22 +114,22 @@ _CLAIMED_ID = literal_column("sms_deliveries.id", Uuid)
 _CLAIMED_FIRM = literal_column("sms_deliveries.firm_id", Uuid)
 _CLAIMED_TO = literal_column("sms_deliveries.to_number", String)
 _CLAIM_DUE = (
-    update(_DELIVERIES)
-    .where(_DELIVERIES.c.id.in_(_DUE.scalar_subquery()))
+    update(SmsDelivery)
+    .where(SmsDelivery.id.in_(_DUE.scalar_subquery()))
     .values(
         claimed_by=bindparam("worker"),
         claimed_until=bindparam("lease_until"),
-        attempts=_DELIVERIES.c.attempts + 1,
-        first_attempt_at=func.coalesce(_DELIVERIES.c.first_attempt_at, bindparam("now")),
+        attempts=SmsDelivery.attempts + 1,
+        first_attempt_at=func.coalesce(SmsDelivery.first_attempt_at, bindparam("now")),
     )
     .returning(
-        _DELIVERIES.c.id,
-        _DELIVERIES.c.to_number,
-        _DELIVERIES.c.from_number,
-        _DELIVERIES.c.body,
-        _DELIVERIES.c.segments,
-        _DELIVERIES.c.attempts,
-        _DELIVERIES.c.first_attempt_at,
+        SmsDelivery.id,
+        SmsDelivery.to_number,
+        SmsDelivery.from_number,
+        SmsDelivery.body,
+        SmsDelivery.segments,
+        SmsDelivery.attempts,
+        SmsDelivery.first_attempt_at,
         select(ReplyLink.id).where(ReplyLink.delivery_id == _CLAIMED_ID).scalar_subquery(),
         opted_out(_CLAIMED_FIRM, _CLAIMED_TO),
     )

@@ -12,7 +12,6 @@ also records the provider id and takes the text out of the queue.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -209,14 +208,7 @@ class Dispatcher:
     async def _record_acceptances(self, batch: list[_Accepted]) -> list[None]:
         """Should this fail, each send of the batch is taken for a failed one: tried again
         later, when the provider is asked first (`find_sent`), so none goes twice."""
-        if self.ctx.db.is_sqlite:
-            async with self.ctx.db.statements() as statements:  # one transaction on SQLite
-                for accepted in batch:
-                    await statements.run(_RECORD_ACCEPTED, accepted._asdict())
-        else:
-            document = json.dumps([[str(a.delivery_id), a.provider_id] for a in batch])
-            async with self.ctx.db.driver_connection() as connection:
-                await connection.execute(_RECORD_ACCEPTED_TOGETHER, document)
+        await self.ctx.db.run_for_each(_RECORD_ACCEPTED, _RECORD_ACCEPTED_TOGETHER, batch)
         return [None] * len(batch)
 
     async def _record_failure(self, delivery_id: uuid.UUID, failure: SendFailed) -> None:
@@ -276,10 +268,9 @@ _RECORD_ACCEPTED = (
         claimed_until=None,
     )
 )
-# As _RECORD_ACCEPTED, for a batch given as one JSON array of [delivery id, provider id]:
-# as an array PostgreSQL would plan the statement anew for each length (services/
-# delivery_updates.py). The rows are locked in id order, as status callbacks lock them,
-# so that two batches never deadlock.
+# As _RECORD_ACCEPTED, for a batch given as one JSON array of [delivery id, provider id]
+# (Database.run_for_each). The rows are locked in id order, as status callbacks lock
+# them, so that two batches never deadlock.
 _RECORD_ACCEPTED_TOGETHER = """
 WITH accepted AS (
     SELECT (pair->>0)::uuid AS delivery_id, pair->>1 AS provider_id

@@ -280,6 +280,8 @@ async def _file(
     if not is_sqlite:
         filing = {**client_message_params(message), **params}
         return await statements.row(_FILE_AND_RECORD, filing) is not None
+    # Asked first, not by the guarded record: the record names the message, which must
+    # exist by then (SQLite checks the foreign key at once).
     found = await statements.row(_TEXT_TO_HANDLE, {"provider_id": text.provider_id})
     assert found is not None
     if _StoredText._make(found).handled_at is not None:

@@ -6,7 +6,6 @@ previewers and mail scanners; a reply is saved once however often it is submitte
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,15 +97,7 @@ def _link_openings(ctx: ServiceContext) -> Batches[_Opening, None]:
 
 
 async def _record_openings(ctx: ServiceContext, batch: list[_Opening]) -> list[None]:
-    """One commit for the first visits that came together: on PostgreSQL one statement."""
-    if ctx.db.is_sqlite:
-        async with ctx.db.statements() as statements:  # one transaction on SQLite
-            for opening in batch:
-                await statements.run(_MARK_OPENED, opening._asdict())
-    else:
-        document = json.dumps([[str(o.link_id), o.opened.isoformat()] for o in batch])
-        async with ctx.db.driver_connection() as connection:
-            await connection.execute(_MARK_OPENED_TOGETHER, document)
+    await ctx.db.run_for_each(_MARK_OPENED, _MARK_OPENED_TOGETHER, batch)
     return [None] * len(batch)
 
 
