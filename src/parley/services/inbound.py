@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
@@ -125,9 +125,10 @@ class _StoredText(NamedTuple):
     firm_email_from: str | None
 
 
-@dataclass(frozen=True)
-class _Handling:
-    """What handling decided, as the columns of the text that record it."""
+class _Handling(NamedTuple):
+    """What handling decided, as the columns of the text that record it. A tuple: its
+    `_asdict()` is what every text's record is made from, where a dataclass's `asdict`
+    deep-copied each field (about 5 % of an inbound text's CPU)."""
 
     outcome: str
     reply_body: str | None = None
@@ -161,7 +162,7 @@ async def _store_as_received(ctx: ServiceContext, received: ReceivedText) -> _St
 
 
 def _handling_params(text: _StoredText, handling: _Handling, now: datetime) -> dict[str, Any]:
-    return {"text_id": text.id, "handled_at": now, **asdict(handling)}
+    return {"text_id": text.id, "handled_at": now, **handling._asdict()}
 
 
 async def _record_handling(
@@ -259,7 +260,7 @@ async def _route_reply(ctx: ServiceContext, text: _StoredText, now: datetime) ->
             )
             if decision.send_notice:
                 notice = held_reply_notice(text.firm_name, decision.reason)
-                handling = replace(handling, reply_body=notice, notice_sent_at=now)
+                handling = handling._replace(reply_body=notice, notice_sent_at=now)
             params = _handling_params(text, handling, now)
             ours = await statements.row(_RECORD_HANDLING, params) is not None
     return handling.reply_body if ours else await _answer_given(ctx, text)
@@ -396,12 +397,7 @@ _TEXT_TO_HANDLE = select(*_TEXT_COLUMNS).where(
 _RECORD_HANDLING = (
     update(_INBOUND_TEXTS)
     .where(_INBOUND_TEXTS.c.id == bindparam("text_id"), _INBOUND_TEXTS.c.handled_at.is_(None))
-    .values(
-        {
-            column: bindparam(column)
-            for column in ("handled_at", *(f.name for f in fields(_Handling)))
-        }
-    )
+    .values({column: bindparam(column) for column in ("handled_at", *_Handling._fields)})
     .returning(_INBOUND_TEXTS.c.id)
 )
 _FILE_AND_RECORD = client_message_after(_RECORD_HANDLING)
