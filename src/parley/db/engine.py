@@ -37,6 +37,7 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_writing)
+            event.listen(self.engine.sync_engine.pool, "invalidate", _sqlite_roll_back_first)
         else:
             event.listen(self.engine.sync_engine.pool, "checkout", _refuse_closed_connection)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -203,6 +204,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     # lock (SELECT … FOR UPDATE, which SQLite ignores) ran outside them and two callbacks
     # could each overwrite the other's status. _sqlite_begin_writing starts them instead.
     dbapi_connection.isolation_level = None
+
+
+def _sqlite_roll_back_first(
+    dbapi_connection: Any, _record: ConnectionPoolEntry, _error: BaseException | None
+) -> None:
+    # A task cancelled mid-statement (a page left while it loads, a live update whose
+    # browser went away) has its connection invalidated and closed at once, without a
+    # rollback: SQLAlchemy cannot await then. SQLite keeps a connection closed with a
+    # statement still pending alive, its transaction and write lock with it, until that
+    # statement is garbage-collected: every other transaction waited out the busy
+    # timeout and failed ("database is locked"). A ROLLBACK queued on the connection's
+    # own thread, ahead of the close, frees the lock at once. (aiosqlite's queue, as
+    # pinned in requirements.lock: it has no public way to queue a call without awaiting.)
+    driver = dbapi_connection.driver_connection
+    if driver._connection is not None:
+        driver._tx.put_nowait((None, driver._connection.rollback))
 
 
 def _sqlite_begin_writing(connection: Connection) -> None:
