@@ -45,6 +45,7 @@ async def test_a_transaction_cancelled_mid_statement_leaves_the_database_free(
     with pytest.raises(asyncio.CancelledError):
         await reading
 
-    # Before the fix, SQLite refused this after its busy timeout: "database is locked".
+    # A lock left behind by the cancelled read makes SQLite refuse this once its busy
+    # timeout runs out ("database is locked").
     async with db.core_transaction() as connection:
         assert await connection.scalar(text("SELECT 1")) == 1
