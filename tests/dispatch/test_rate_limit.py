@@ -13,11 +13,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from parley.dispatch.rate_limit import (
+    HEAD_START_SECONDS,
+    QUIET_SECONDS,
     SPACING_MARGIN,
     LocalRateLimiter,
     RateLimiter,
     RedisRateLimiter,
-    wait_for_slot,
+    approach_slot,
 )
 
 REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -54,7 +56,8 @@ async def send_times(
     times: list[float] = []
 
     async def one(limiter: RateLimiter) -> None:
-        await wait_for_slot(limiter, number, segments, rate)
+        slot = await approach_slot(limiter, number, segments, rate)
+        await asyncio.sleep(slot - time.monotonic())  # as the provider does, connected
         times.append(time.monotonic())
 
     await asyncio.gather(*(one(limiters[i % len(limiters)]) for i in range(count)))
@@ -70,13 +73,48 @@ async def test_twenty_sends_at_ten_per_second_never_exceed_ten_in_a_second(
 ) -> None:
     times = await send_times(limiters, f"+1202555{uuid.uuid4().int % 10000:04d}", 20, 10.0)
     assert most_in_any_second(times) <= 10
-    assert times[-1] - times[0] == pytest.approx(19 * 0.1 * SPACING_MARGIN, abs=0.15)
+    expected = 19 * 0.1 * SPACING_MARGIN + HEAD_START_SECONDS
+    assert times[-1] - times[0] == pytest.approx(expected, abs=0.15)
 
 
 async def test_a_long_text_costs_one_slot_per_segment(limiters: list[RateLimiter]) -> None:
-    times = await send_times(limiters, "+12025550999", 3, 20.0, segments=4)
+    times = await send_times(limiters, f"+1202556{uuid.uuid4().int % 10000:04d}", 3, 20.0, 4)
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert all(gap == pytest.approx(4 / 20 * SPACING_MARGIN, abs=0.05) for gap in gaps)
+    assert gaps[1] == pytest.approx(4 / 20 * SPACING_MARGIN, abs=0.05)
+
+
+# (seconds the number's schedule has been free, the second text's slot): the first text
+# after a quiet spell goes at once, and only the one after it waits the head start.
+QUIET_SPELLS = [
+    ("a number never used", None, 0.1 * SPACING_MARGIN + HEAD_START_SECONDS),
+    ("a number quiet for a while", QUIET_SECONDS + 0.2, 0.1 * SPACING_MARGIN + HEAD_START_SECONDS),
+    ("a number whose last slot just passed", 0.05, 0.1 * SPACING_MARGIN),
+]
+
+
+@pytest.mark.parametrize(("case", "quiet_for", "second_slot"), QUIET_SPELLS, ids=lambda c: c)
+async def test_the_text_after_a_quiet_spells_first_waits_a_head_start(
+    limiters: list[RateLimiter], case: str, quiet_for: float | None, second_slot: float
+) -> None:
+    number = f"+1202557{uuid.uuid4().int % 10000:04d}"
+    if quiet_for is not None:
+        # A never-used number's one text: its schedule is free a head start after it.
+        await limiters[0].reserve(number, 1, 1000.0)
+        await asyncio.sleep(0.001 * SPACING_MARGIN + HEAD_START_SECONDS + quiet_for)
+    first = await limiters[0].reserve(number, 1, 10.0)
+    second = await limiters[1].reserve(number, 1, 10.0)
+    assert first == pytest.approx(0, abs=0.01)
+    assert second == pytest.approx(second_slot, abs=0.02)
+
+
+async def test_a_text_wakes_before_its_slot_to_get_its_connection_ready(
+    limiters: list[RateLimiter],
+) -> None:
+    number = f"+1202558{uuid.uuid4().int % 10000:04d}"
+    await limiters[0].reserve(number, 1, 2.0)
+    slot = await approach_slot(limiters[1], number, 1, 2.0)
+    woke = time.monotonic()
+    assert slot - woke > 0.1  # a quarter of a second early, the most a text wakes early
 
 
 async def test_numbers_do_not_hold_each_other_up(limiters: list[RateLimiter]) -> None:

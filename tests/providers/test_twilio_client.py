@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from starlette.applications import Starlette
@@ -114,6 +115,76 @@ async def test_send_posts_the_form_twilio_expects() -> None:
         "Body": TEXT.body,
         "StatusCallback": TEXT.status_callback_url,
     }
+
+
+@dataclass
+class Wire:
+    """What a relay saw: when each connection opened, when its first bytes came."""
+
+    opened_at: list[float] = field(default_factory=list)
+    first_bytes_at: list[float] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def relayed(url: str) -> AsyncIterator[tuple[str, Wire]]:
+    """A loopback relay to `url`, watching the wire; yields its own URL."""
+    target = urlsplit(url)
+    wire = Wire()
+
+    async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        while data := await source.read(65536):
+            sink.write(data)
+            await sink.drain()
+        sink.close()
+
+    async def relay(client: asyncio.StreamReader, answer: asyncio.StreamWriter) -> None:
+        wire.opened_at.append(time.monotonic())
+        upstream, ask = await asyncio.open_connection(target.hostname, target.port)
+        first = await client.read(65536)
+        wire.first_bytes_at.append(time.monotonic())
+        ask.write(first)
+        await asyncio.gather(pipe(client, ask), pipe(upstream, answer))
+
+    server = await asyncio.start_server(relay, "127.0.0.1", 0)
+    host, port = server.sockets[0].getsockname()[:2]
+    try:
+        yield f"http://{host}:{port}", wire
+    finally:
+        server.close()
+
+
+@asynccontextmanager
+async def provider_behind_relay(
+    answers: list[Response],
+) -> AsyncIterator[tuple[TwilioProvider, Wire]]:
+    async with serve(replay(answers, [])) as url, relayed(url) as (relay_url, wire):
+        provider = TwilioProvider(account_sid=SID, auth_token=TOKEN, api_url=relay_url + "/")
+        try:
+            yield provider, wire
+        finally:
+            await provider.aclose()
+
+
+async def test_a_text_with_a_moment_to_leave_connects_first_and_leaves_at_it() -> None:
+    async with provider_behind_relay([recorded(CASES[0])]) as (provider, wire):
+        leave_at = time.monotonic() + 0.5
+        await provider.send(TEXT, leave_at=leave_at)
+    (opened,), (sent,) = wire.opened_at, wire.first_bytes_at
+    # Opening a connection to Twilio takes a TCP and a TLS handshake: done beforehand,
+    # it cannot make the text late and bunch it with the next.
+    assert opened < leave_at <= sent
+
+
+async def test_a_text_called_off_while_waiting_to_leave_gives_its_connection_back() -> None:
+    async with provider_behind_relay([recorded(CASES[0])] * 2) as (provider, wire):
+        await provider.send(TEXT)
+        waiting = asyncio.create_task(provider.send(TEXT, leave_at=time.monotonic() + 60))
+        await asyncio.sleep(0.2)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await provider.send(TEXT)
+    assert len(wire.opened_at) == 1  # the second send did not keep it, the third used it
 
 
 class Held(JSONResponse):

@@ -24,7 +24,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 
 from parley.db.deliveries import ClaimedText, claim_due, extend_claims
 from parley.db.models import FirmSmsNumber, SmsDelivery
-from parley.dispatch.rate_limit import RateLimiter, wait_for_slot
+from parley.dispatch.rate_limit import RateLimiter, approach_slot
 from parley.dispatch.wakeup import listen_for_queued_texts
 from parley.domain.delivery_status import DeliveryStatus
 from parley.domain.retry import RetryPolicy, retry_delay, should_give_up
@@ -185,13 +185,13 @@ class Dispatcher:
                 if earlier is not None:
                     await self._record_accepted(claimed.id, earlier.provider_id)
                     return
-            await wait_for_slot(
+            slot = await approach_slot(
                 self.limiter,
                 claimed.from_number,
                 claimed.segments,
                 await self._rate_of(claimed.from_number),
             )
-            accepted = await self.provider.send(text)
+            accepted = await self.provider.send(text, leave_at=slot)
         except SendFailed as failure:
             await self._record_failure(claimed.id, failure)
             return

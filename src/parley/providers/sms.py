@@ -55,8 +55,13 @@ class SendFailed(Exception):
 class SmsProvider(Protocol):
     name: str
 
-    async def send(self, text: OutboundText) -> ProviderMessage:
-        """Hand one text to the provider; raise SendFailed when it is not accepted."""
+    async def send(self, text: OutboundText, leave_at: float | None = None) -> ProviderMessage:
+        """Hand one text to the provider; raise SendFailed when it is not accepted.
+
+        With `leave_at` (on `time.monotonic()`'s clock) the request leaves no sooner:
+        the connection is made ready first, and the wait is spent holding it, so the
+        time it takes to connect does not make the text late.
+        """
         ...
 
     async def find_sent(self, text: OutboundText, since: datetime) -> ProviderMessage | None:

@@ -7,13 +7,19 @@ with a reason from the error table.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
+import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiohttp
+from aiohttp.client_reqrep import ClientRequest
+from aiohttp.connector import Connection
+from aiohttp.tracing import Trace
 from yarl import URL
 
 from parley.providers.sms import OutboundText, ProviderMessage, SendFailed
@@ -23,6 +29,30 @@ API_VERSION = "2010-04-01"
 TIMEOUT_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 5.0
 MAX_CONNECTIONS = 100
+
+
+# When the request being made in this task is to leave (TwilioProvider.send).
+_leave_at: ContextVar[float | None] = ContextVar("leave_at", default=None)
+
+
+class _ConnectorLeavingOnTime(aiohttp.TCPConnector):
+    """Hands a request its connection, then holds it until the request's moment comes."""
+
+    async def connect(
+        self,
+        req: ClientRequest,
+        traces: list[Trace],
+        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 (aiohttp's signature)
+    ) -> Connection:
+        connection = await super().connect(req, traces, timeout)
+        leave_at = _leave_at.get()
+        try:
+            if leave_at is not None and (wait := leave_at - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+        except BaseException:
+            connection.release()  # nothing was written on it: it is as good as new
+            raise
+        return connection
 
 
 @dataclass(frozen=True)
@@ -58,14 +88,18 @@ class TwilioProvider:
         # Made on first use: an aiohttp session belongs to the event loop it starts in.
         self._session: aiohttp.ClientSession | None = None
 
-    async def send(self, text: OutboundText) -> ProviderMessage:
+    async def send(self, text: OutboundText, leave_at: float | None = None) -> ProviderMessage:
         form = {
             "To": text.to,
             "From": text.sender,
             "Body": text.body,
             "StatusCallback": text.status_callback_url,
         }
-        resource = await self._call("POST", f"{self._messages}.json", data=form)
+        moment = _leave_at.set(leave_at)
+        try:
+            resource = await self._call("POST", f"{self._messages}.json", data=form)
+        finally:
+            _leave_at.reset(moment)
         return _message(resource)
 
     async def find_sent(self, text: OutboundText, since: datetime) -> ProviderMessage | None:
@@ -100,7 +134,7 @@ class TwilioProvider:
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
+                connector=_ConnectorLeavingOnTime(limit=MAX_CONNECTIONS),
                 headers={"Authorization": self._authorization},
                 timeout=self._timeout,
             )
