@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -123,6 +124,12 @@ class Wire:
 
     opened_at: list[float] = field(default_factory=list)
     first_bytes_at: list[float] = field(default_factory=list)
+    open: list[asyncio.StreamWriter] = field(default_factory=list)
+
+    def hang_up(self) -> None:
+        """Close every connection, as a server does with those idle past its keep-alive."""
+        for connection in self.open:
+            connection.close()
 
 
 @asynccontextmanager
@@ -132,13 +139,15 @@ async def relayed(url: str) -> AsyncIterator[tuple[str, Wire]]:
     wire = Wire()
 
     async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-        while data := await source.read(65536):
-            sink.write(data)
-            await sink.drain()
+        with contextlib.suppress(ConnectionError):
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
         sink.close()
 
     async def relay(client: asyncio.StreamReader, answer: asyncio.StreamWriter) -> None:
         wire.opened_at.append(time.monotonic())
+        wire.open.append(answer)
         upstream, ask = await asyncio.open_connection(target.hostname, target.port)
         first = await client.read(65536)
         wire.first_bytes_at.append(time.monotonic())
@@ -185,6 +194,17 @@ async def test_a_text_called_off_while_waiting_to_leave_gives_its_connection_bac
             await waiting
         await provider.send(TEXT)
     assert len(wire.opened_at) == 1  # the second send did not keep it, the third used it
+
+
+async def test_a_connection_the_provider_closes_while_a_text_waits_is_replaced() -> None:
+    async with provider_behind_relay([recorded(CASES[0])] * 2) as (provider, wire):
+        await provider.send(TEXT)
+        waiting = asyncio.create_task(provider.send(TEXT, leave_at=time.monotonic() + 0.5))
+        await asyncio.sleep(0.2)
+        wire.hang_up()
+        accepted = await waiting
+    assert accepted.provider_id == CASES[0]["expect"]["provider_id"]
+    assert len(wire.opened_at) == 2
 
 
 class Held(JSONResponse):

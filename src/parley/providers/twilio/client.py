@@ -46,12 +46,18 @@ class _ConnectorLeavingOnTime(aiohttp.TCPConnector):
     ) -> Connection:
         connection = await super().connect(req, traces, timeout)
         leave_at = _leave_at.get()
+        if leave_at is None or (wait := leave_at - time.monotonic()) <= 0:
+            return connection
         try:
-            if leave_at is not None and (wait := leave_at - time.monotonic()) > 0:
-                await asyncio.sleep(wait)
+            await asyncio.sleep(wait)
         except BaseException:
             connection.release()  # nothing was written on it: it is as good as new
             raise
+        if connection.closed:
+            # The provider closed it while it waited: a pooled connection can reach the
+            # end of the provider's keep-alive just then. Sent on, the text would fail.
+            connection.close()
+            return await super().connect(req, traces, timeout)
         return connection
 
 
