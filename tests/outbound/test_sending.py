@@ -61,11 +61,7 @@ async def test_two_clients_get_one_text_each_with_their_own_link(
 ) -> None:
     conversation = await conversation_with(live, firm, ("Dana", DANA), ("Lee", LEE))
     message = await send(live, firm, conversation, "Your documents are ready to sign.")
-
-    async def both_delivered() -> bool:
-        return [s["status"] for s in await sms_of(live, firm, message["id"])] == ["delivered"] * 2
-
-    await eventually(both_delivered)
+    await eventually(lambda: _all_are(live, firm, message["id"], "delivered", count=2))
     requests = [r for r in live.sim.create_requests if r.status_code == 201]
     assert sorted(r.to for r in requests) == [DANA, LEE]
     assert {r.from_ for r in requests} == {FIRM_NUMBER}
@@ -167,7 +163,7 @@ async def test_resend_texts_a_portal_only_message_to_every_mobile_participant(
     )
     assert resent.status_code == 201
     assert sorted(s["to"] for s in resent.json()["sms"]) == [DANA, LEE]
-    await eventually(lambda: _status_is(live, firm, portal_only["id"], "delivered", index=1))
+    await eventually(lambda: _all_are(live, firm, portal_only["id"], "delivered", count=2))
     assert sorted(r.to for r in live.sim.create_requests) == [DANA, LEE]
 
 
@@ -247,3 +243,9 @@ async def _status_is(
 ) -> bool:
     sms = await sms_of(live, firm, message_id)
     return len(sms) > index and sms[index]["status"] == status
+
+
+async def _all_are(
+    live: LiveSystem, firm: StaffLogin, message_id: str, status: str, count: int
+) -> bool:
+    return [s["status"] for s in await sms_of(live, firm, message_id)] == [status] * count
