@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from parley.providers.sms import OutboundText, SendFailed
+from parley.providers.sms import OutboundText, ProviderMessage, SendFailed
 from parley.providers.twilio.client import TwilioProvider
 from parley.simulator.app import SimulatorConfig, create_simulator_app
 from parley.simulator.state import SimulatorState
@@ -124,11 +124,11 @@ class Wire:
 
     opened_at: list[float] = field(default_factory=list)
     first_bytes_at: list[float] = field(default_factory=list)
-    open: list[asyncio.StreamWriter] = field(default_factory=list)
+    connections: list[asyncio.StreamWriter] = field(default_factory=list)
 
     def hang_up(self) -> None:
         """Close every connection, as a server does with those idle past its keep-alive."""
-        for connection in self.open:
+        for connection in self.connections:
             connection.close()
 
 
@@ -147,7 +147,7 @@ async def relayed(url: str) -> AsyncIterator[tuple[str, Wire]]:
 
     async def relay(client: asyncio.StreamReader, answer: asyncio.StreamWriter) -> None:
         wire.opened_at.append(time.monotonic())
-        wire.open.append(answer)
+        wire.connections.append(answer)
         upstream, ask = await asyncio.open_connection(target.hostname, target.port)
         first = await client.read(65536)
         wire.first_bytes_at.append(time.monotonic())
@@ -184,11 +184,20 @@ async def test_a_text_with_a_moment_to_leave_connects_first_and_leaves_at_it() -
     assert opened < leave_at <= sent
 
 
+async def waiting_on_a_used_connection(
+    provider: TwilioProvider, leave_in: float
+) -> asyncio.Task[ProviderMessage]:
+    """A text sent (its connection is then open and idle), and one holding that connection
+    while it waits `leave_in` seconds to leave."""
+    await provider.send(TEXT)
+    waiting = asyncio.create_task(provider.send(TEXT, leave_at=time.monotonic() + leave_in))
+    await asyncio.sleep(0.2)
+    return waiting
+
+
 async def test_a_text_called_off_while_waiting_to_leave_gives_its_connection_back() -> None:
     async with provider_behind_relay([recorded(CASES[0])] * 2) as (provider, wire):
-        await provider.send(TEXT)
-        waiting = asyncio.create_task(provider.send(TEXT, leave_at=time.monotonic() + 60))
-        await asyncio.sleep(0.2)
+        waiting = await waiting_on_a_used_connection(provider, leave_in=60)
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
@@ -198,9 +207,7 @@ async def test_a_text_called_off_while_waiting_to_leave_gives_its_connection_bac
 
 async def test_a_connection_the_provider_closes_while_a_text_waits_is_replaced() -> None:
     async with provider_behind_relay([recorded(CASES[0])] * 2) as (provider, wire):
-        await provider.send(TEXT)
-        waiting = asyncio.create_task(provider.send(TEXT, leave_at=time.monotonic() + 0.5))
-        await asyncio.sleep(0.2)
+        waiting = await waiting_on_a_used_connection(provider, leave_in=0.5)
         wire.hang_up()
         accepted = await waiting
     assert accepted.provider_id == CASES[0]["expect"]["provider_id"]
