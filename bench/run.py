@@ -45,6 +45,10 @@ BIN = Path(sys.executable).parent
 PUBLIC_URL = "https://parley.bench.example"
 AUTH_TOKEN = "bench-auth-token"
 SECRET_KEY = "bench-secret-key"
+PHONE_BROWSER = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15"
+    " (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1"
+)
 ACCOUNT_SID = "AC" + "b" * 32
 FIRM_NUMBER = "+14152220100"
 PORTS = {"parley": 8710, "baseline": 8711, "sink": 8712}
@@ -330,10 +334,13 @@ def reply_pages_file(directory: Path, contacts: int) -> Path:
     random.Random(13).shuffle(order)
     # Clients come from many addresses, as behind a load balancer; one address would
     # meet the per-address guard against token guessing, which is not what is measured.
+    # Each is a person's phone opening the link for the first time, which records when
+    # it was opened: without a browser's User-Agent, a fetch is taken for a link preview.
     lines = []
     for i in order:
         address = f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
-        lines.append(f"GET\t/r/{dataset.reply_token(SECRET_KEY, i)}\tX-Forwarded-For: {address}\t")
+        headers = f"X-Forwarded-For: {address}|User-Agent: {PHONE_BROWSER}"
+        lines.append(f"GET\t/r/{dataset.reply_token(SECRET_KEY, i)}\t{headers}\t")
     target = directory / "reply.txt"
     target.write_text("\n".join(lines) + "\n")
     return target
@@ -469,6 +476,17 @@ class Bench:
         )
         await db.close()
 
+    async def reset_openings(self) -> int:
+        """Forget the links' first visits; how many there were."""
+        db = await self.connect()
+        try:
+            marked = await db.execute(
+                "UPDATE reply_links SET opened_at = NULL WHERE opened_at IS NOT NULL"
+            )
+        finally:
+            await db.close()
+        return int(marked.split()[-1])
+
     async def settle(self) -> None:
         """Nothing the bench wrote before a run is still on its way to the disk.
 
@@ -507,6 +525,8 @@ class Bench:
             ours["peak_mb"] = peak_memory_mb(process.pid)
         if name == "status":  # the baseline meets the same statuses Parley met
             asyncio.run(self.reset_statuses())
+        if name == "reply":  # and the same first visits
+            ours["opened"] = asyncio.run(self.reset_openings())
         asyncio.run(self.settle())
         with baseline_server(self.env, self.work) as process:
             bare = warmed_wrk(
@@ -602,8 +622,11 @@ class Bench:
                 f"http://127.0.0.1:{PORTS['parley']}/r/{dataset.reply_token(SECRET_KEY, 0)}"
             )
             page.raise_for_status()
-        self.versus_baseline(row, "reply", requests, 32)
+        ours, _ = self.versus_baseline(row, "reply", requests, 32)
         row.figures["page_kb"] = len(page.content) / 1024
+        # Links Parley's run marked opened (the warm-up's and the size check's too): about
+        # its requests, when every page is a person's first visit.
+        row.figures["opened"] = ours["opened"]
         self.rows.append(row)
 
     async def queue(
