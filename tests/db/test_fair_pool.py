@@ -100,7 +100,9 @@ async def terminate(url: str, backend: int) -> None:
     other = Database(url)
     try:
         async with other.statements() as statements:
-            await statements.row(select(func.pg_terminate_backend(backend)), {})
+            # Waiting (up to 10 s) until the backend has gone: on a busy machine it
+            # could still be going when the test's next statement reached it.
+            await statements.row(select(func.pg_terminate_backend(backend, 10_000)), {})
     finally:
         await other.dispose()
     await asyncio.sleep(0.2)  # for the pool's connection to learn it is closed
