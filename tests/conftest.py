@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from parley.db.engine import Database
 from parley.services.context import FirmScope, ServiceContext
 from parley.services.firms import create_firm
+from parley.services.reply_page import finish_recording_openings
 from parley.settings import Settings
 from parley.web.app import create_app
 from tests.support.browser import SCREENSHOTS
@@ -64,7 +65,9 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 async def ctx(settings: Settings, clock: TestClock) -> AsyncIterator[ServiceContext]:
     db = Database(settings.database_url)
-    yield ServiceContext(settings=settings, db=db, clock=clock)
+    service = ServiceContext(settings=settings, db=db, clock=clock)
+    yield service
+    await finish_recording_openings(service)  # as the app does when it stops
     await db.dispose()
 
 

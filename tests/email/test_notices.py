@@ -13,6 +13,7 @@ from parley.db.models import EmailNotice, Firm
 from parley.dispatch.email_outbox import EmailOutbox
 from parley.providers.email import SmtpSender
 from parley.services.context import ServiceContext
+from parley.services.reply_page import finish_recording_openings
 from tests.conftest import StaffLogin
 from tests.support.api import new_contact, new_conversation, post
 from tests.support.clock import TestClock
@@ -86,6 +87,7 @@ async def test_opening_the_link_before_the_delay_suppresses_the_notice(
     message = await write(api, firm, conversation, "Please review")
     token = next(iter((await reply_tokens(ctx, message["id"])).values()))
     await api.get(f"/r/{token}", headers=BROWSER)
+    await finish_recording_openings(ctx)  # long before the delay ends
     await after_the_delay(ctx, clock, EmailOutbox(ctx, SmtpSender(mailbox.url)))
     assert mailbox.received == []
     assert await statuses(ctx) == ["skipped"]

@@ -147,3 +147,29 @@ async def test_a_batch_cancelled_leaves_no_submitter_waiting_and_the_next_runs(
         assert isinstance(results[2], asyncio.CancelledError)
     else:
         assert results[2] == "B"  # still waiting when its batch was cancelled: run next
+
+
+async def test_items_submitted_without_waiting_are_batched_and_finished_before_a_stop() -> None:
+    recorder = Recorder()
+    recorder.release.clear()
+    into = batches(recorder, most=3)
+    for item in ["a", "b", "c", "d"]:
+        into.submit_without_waiting(item)  # the submitter goes on at once
+    await asyncio.sleep(0)
+    assert recorder.batches == [["a", "b", "c"]]
+    recorder.release.set()
+    await into.finish()
+    assert recorder.batches == [["a", "b", "c"], ["d"]]
+
+
+async def test_a_failure_nobody_waited_for_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    recorder = Recorder()
+    recorder.refuse = {"b"}
+    into = batches(recorder)
+    into.submit_without_waiting("a")
+    into.submit_without_waiting("b")
+    await into.finish()
+    assert recorder.batches == [["a", "b"]]
+    (failure,) = caplog.records
+    assert failure.levelname == "ERROR" and "not written" in failure.getMessage()
+    assert isinstance(failure.exc_info and failure.exc_info[1], ValueError)

@@ -4,14 +4,18 @@ Nothing waits for company. An item that finds nothing waiting and fewer than `at
 batches running runs at once, in its submitter's own task, so a lone item costs what
 it cost alone; the items that arrive meanwhile form the next batch, up to `most` of
 them. Each caller still waits for its own item's result, so a caller is answered only
-once its item is committed.
+once its item is committed, unless it submits without waiting: for a record nobody is
+waiting on, which `finish` waits for before the service stops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -47,6 +51,7 @@ class Batches(Generic[Item, Result]):
         self._busy: set[Hashable] = set()  # keys of the items in running batches
         self._running = 0
         self._drains: set[asyncio.Task[None]] = set()  # held, so none is collected mid-run
+        self._unawaited: set[asyncio.Future[Result]] = set()  # items nobody waits on
 
     async def submit(self, item: Item) -> Result:
         alone = not self._waiting and self._key(item) not in self._busy
@@ -57,6 +62,26 @@ class Batches(Generic[Item, Result]):
         if self._running < self._at_once:
             self._start_drain()
         return await future
+
+    def submit_without_waiting(self, item: Item) -> None:
+        """Queue `item` for the next batch and go on; a failure is logged, nobody being
+        there to be told."""
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._unawaited.add(future)
+        future.add_done_callback(self._unawaited_done)
+        self._waiting.append((item, future))
+        if self._running < self._at_once:
+            self._start_drain()
+
+    def _unawaited_done(self, future: asyncio.Future[Result]) -> None:
+        self._unawaited.discard(future)
+        if not future.cancelled() and (error := future.exception()) is not None:
+            log.error("a record submitted without waiting was not written", exc_info=error)
+
+    async def finish(self) -> None:
+        """Wait until every item submitted without waiting has been run."""
+        while self._unawaited:
+            await asyncio.wait(set(self._unawaited))
 
     async def _run_here(self, item: Item) -> Result:
         """A lone item, in its submitter's own task: what it cost without batches."""

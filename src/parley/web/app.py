@@ -23,6 +23,7 @@ from parley.db.engine import Database
 from parley.dispatch.runner import run_dispatcher
 from parley.process import tune_garbage_collection
 from parley.services.context import ServiceContext
+from parley.services.reply_page import finish_recording_openings
 from parley.settings import Settings
 from parley.simulator.mount import simulator_for
 from parley.web.api.routes import router as api_router
@@ -129,6 +130,7 @@ def create_app(
             stop.set()
             if dispatcher is not None:
                 await dispatcher
+            await finish_recording_openings(service)
             if owns_db:
                 await service.db.dispose()
 
