@@ -72,8 +72,8 @@ async def open_reply_page(ctx: ServiceContext, token: str, *, by_person: bool) -
     now = ctx.clock()
     # One read for the link and its page, and on a first visit one write, shared with
     # the first visits that come at the same time. The page does not wait for that
-    # write: it is the firm's record of the visit, not the client's, and a commit waits
-    # for the disk (bench/README.md: the pages' p99 was the marks' waits).
+    # write: it is the firm's record of the visit, not the client's, and its commit
+    # waits for the disk (bench/README.md: under load, most of a page's time in the app).
     async with ctx.db.statements() as statements:
         rows = await statements.rows(_OPEN_PAGE, {"token_hash": hash_token(token)})
     if not rows:
