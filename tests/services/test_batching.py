@@ -172,4 +172,4 @@ async def test_a_failure_nobody_waited_for_is_logged(caplog: pytest.LogCaptureFi
     assert recorder.batches == [["a", "b"]]
     (failure,) = caplog.records
     assert failure.levelname == "ERROR" and "not written" in failure.getMessage()
-    assert isinstance(failure.exc_info and failure.exc_info[1], ValueError)
+    assert failure.exc_info is not None and isinstance(failure.exc_info[1], ValueError)

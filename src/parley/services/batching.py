@@ -57,21 +57,22 @@ class Batches(Generic[Item, Result]):
         alone = not self._waiting and self._key(item) not in self._busy
         if alone and self._running < self._at_once:
             return await self._run_here(item)
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, future))
-        if self._running < self._at_once:
-            self._start_drain()
-        return await future
+        return await self._queued(item)
 
     def submit_without_waiting(self, item: Item) -> None:
         """Queue `item` for the next batch and go on; a failure is logged, nobody being
         there to be told."""
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        future = self._queued(item)
         self._unawaited.add(future)
         future.add_done_callback(self._unawaited_done)
+
+    def _queued(self, item: Item) -> asyncio.Future[Result]:
+        """`item` waiting for a batch, which starts now if one may."""
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
         if self._running < self._at_once:
             self._start_drain()
+        return future
 
     def _unawaited_done(self, future: asyncio.Future[Result]) -> None:
         self._unawaited.discard(future)
