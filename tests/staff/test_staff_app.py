@@ -141,6 +141,52 @@ async def test_a_message_written_in_the_app_is_sent_as_sms_with_statuses_shown(
     assert 'class="badge sending"' in written.text
 
 
+def form_keys_of(page: str) -> list[str]:
+    return re.findall(r'name="idempotency_key" value="([^"]+)"', page)
+
+
+async def test_a_double_click_on_send_writes_and_texts_once(
+    api: httpx.AsyncClient, ctx: ServiceContext, staff: StaffLogin, conversation: dict[str, Any]
+) -> None:
+    await sign_in(api, "avery@halemarsh.example")
+    page = (await api.get(f"/app/conversations/{conversation['id']}")).text
+    form = {
+        "body": "Hearing moved",
+        "send_as_sms": "true",
+        "csrf": csrf_of(page),
+        "idempotency_key": form_keys_of(page)[-1],
+    }
+    path = f"/app/conversations/{conversation['id']}/messages"
+    first = await api.post(path, data=form, headers=SAME_SITE)
+    second = await api.post(path, data=form, headers=SAME_SITE, follow_redirects=True)
+
+    assert first.status_code == 303
+    assert second.status_code == 200
+    assert await count_messages(ctx) == 1
+    assert second.text.count('class="badge sending"') == 1
+
+
+async def test_a_double_click_on_resend_as_sms_texts_once_more(
+    api: httpx.AsyncClient, ctx: ServiceContext, staff: StaffLogin, conversation: dict[str, Any]
+) -> None:
+    message = await post(
+        api,
+        f"/conversations/{conversation['id']}/messages",
+        staff.headers,
+        body="Hearing moved",
+        send_as_sms=True,
+    )
+    await sign_in(api, "avery@halemarsh.example")
+    page = (await api.get(f"/app/conversations/{conversation['id']}")).text
+    (resend_key,) = [key for key in form_keys_of(page) if key.endswith(message["id"])]
+    form = {"csrf": csrf_of(page), "idempotency_key": resend_key}
+    for _ in range(2):
+        await api.post(f"/app/messages/{message['id']}/resend-sms", data=form, headers=SAME_SITE)
+
+    fetched = await api.get(f"/api/v1/messages/{message['id']}", headers=staff.headers)
+    assert len(fetched.json()["sms"]) == 2
+
+
 async def test_replies_are_marked_by_channel_with_the_original_one_tap_away(
     api: httpx.AsyncClient, ctx: ServiceContext, staff: StaffLogin, conversation: dict[str, Any]
 ) -> None:

@@ -382,3 +382,22 @@ class AuditEntry(Base):
     message_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     at: Mapped[datetime]
+
+
+class IdempotencyKey(Base):
+    """A staff request that texts clients, by the key its sender gave it, with its answer.
+
+    Claimed in the transaction of the request itself, before it acts: the same key sent
+    again while the first is still running waits for it, and then gets its answer.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_firm_age", "firm_id", "created_at"),)
+
+    firm_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("firms.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # domain.idempotency.request_fingerprint of the request that claimed the key
+    request: Mapped[str] = mapped_column(String(64))
+    # The answer given, as JSON; set before the claiming transaction commits.
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]

@@ -16,6 +16,7 @@ from parley.domain.messages import Channel, clean_body
 from parley.services.audit import AuditAction, record
 from parley.services.context import FirmScope, ServiceContext
 from parley.services.email_notices import schedule_notices
+from parley.services.idempotency import Posted, answered, answered_before, keyed
 from parley.services.pagination import DEFAULT_PAGE_SIZE, Cursor, Page
 from parley.services.texting import QueuedTexts, queue_texts
 from parley.services.views import (
@@ -34,11 +35,17 @@ async def post_staff_message(
     *,
     body: str,
     send_as_sms: bool,
-) -> PostedMessageView:
+    idempotency_key: str | None = None,
+) -> Posted:
     """A staff message is always a portal message (DESIGN §2 rule 1)."""
+    request = keyed(
+        idempotency_key, "post_message", conversation_id, body=body, send_as_sms=send_as_sms
+    )
     text = clean_body(body)
     now = ctx.clock()
     async with ctx.db.transaction() as session:
+        if earlier := await answered_before(session, scope, request, now):
+            return earlier
         conversation = await get_for_firm(
             session,
             Conversation,
@@ -75,17 +82,30 @@ async def post_staff_message(
             at=now,
         )
         (view,) = await message_views(session, [message])
+        posted = await answered(
+            session,
+            scope,
+            request,
+            PostedMessageView(**view.model_dump(), not_texted=queued.not_texted),
+        )
     if send_as_sms:
         ctx.dispatch_wakeup.set()
-    return PostedMessageView(**view.model_dump(), not_texted=queued.not_texted)
+    return posted
 
 
 async def resend_as_sms(
-    ctx: ServiceContext, scope: FirmScope, message_id: uuid.UUID
-) -> PostedMessageView:
+    ctx: ServiceContext,
+    scope: FirmScope,
+    message_id: uuid.UUID,
+    *,
+    idempotency_key: str | None = None,
+) -> Posted:
     """Text an existing staff message again: new deliveries and links, old ones untouched."""
+    request = keyed(idempotency_key, "resend_sms", message_id)
     now = ctx.clock()
     async with ctx.db.transaction() as session:
+        if earlier := await answered_before(session, scope, request, now):
+            return earlier
         message = await get_for_firm(session, Message, message_id, scope.firm_id, label="message")
         if message.author_staff_id is None:
             raise InvalidInput("Only messages written by staff can be resent as SMS.")
@@ -100,8 +120,14 @@ async def resend_as_sms(
             at=now,
         )
         (view,) = await message_views(session, [message])
+        posted = await answered(
+            session,
+            scope,
+            request,
+            PostedMessageView(**view.model_dump(), not_texted=queued.not_texted),
+        )
     ctx.dispatch_wakeup.set()
-    return PostedMessageView(**view.model_dump(), not_texted=queued.not_texted)
+    return posted
 
 
 async def list_messages(

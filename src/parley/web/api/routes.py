@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 
+from parley.domain.idempotency import KEY_HEADER
 from parley.services import audit, contacts, conversations, inbox, matters, messages
+from parley.services.idempotency import Posted
 from parley.services.pagination import MAX_PAGE_SIZE
 from parley.services.views import (
     ContactView,
@@ -36,6 +38,23 @@ router = APIRouter(
 
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 PageCursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=KEY_HEADER,
+        description="Any new value (a UUID is best) for each message to send: the same "
+        "request sent again with it in the next 24 hours is answered as the first was, "
+        "with `Idempotent-Replayed: true`, and texts no one again. Sent with a different "
+        "request, it is refused with 422.",
+    ),
+]
+REPLAYED = "Idempotent-Replayed"
+
+
+def _answer(posted: Posted, response: Response) -> PostedMessageView:
+    if posted.again:
+        response.headers[REPLAYED] = "true"
+    return posted.message
 
 
 @router.post("/contacts", status_code=201, tags=["contacts"])
@@ -114,11 +133,22 @@ async def list_messages(
 
 @router.post("/conversations/{conversation_id}/messages", status_code=201, tags=["messages"])
 async def post_message(
-    ctx: Ctx, scope: Staff, conversation_id: uuid.UUID, new: NewMessage
+    ctx: Ctx,
+    scope: Staff,
+    conversation_id: uuid.UUID,
+    new: NewMessage,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> PostedMessageView:
-    return await messages.post_staff_message(
-        ctx, scope, conversation_id, body=new.body, send_as_sms=new.send_as_sms
+    posted = await messages.post_staff_message(
+        ctx,
+        scope,
+        conversation_id,
+        body=new.body,
+        send_as_sms=new.send_as_sms,
+        idempotency_key=idempotency_key,
     )
+    return _answer(posted, response)
 
 
 @router.get("/messages/{message_id}", tags=["messages"])
@@ -127,8 +157,15 @@ async def get_message(ctx: Ctx, scope: Staff, message_id: uuid.UUID) -> MessageV
 
 
 @router.post("/messages/{message_id}/resend-sms", status_code=201, tags=["messages"])
-async def resend_sms(ctx: Ctx, scope: Staff, message_id: uuid.UUID) -> PostedMessageView:
-    return await messages.resend_as_sms(ctx, scope, message_id)
+async def resend_sms(
+    ctx: Ctx,
+    scope: Staff,
+    message_id: uuid.UUID,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> PostedMessageView:
+    posted = await messages.resend_as_sms(ctx, scope, message_id, idempotency_key=idempotency_key)
+    return _answer(posted, response)
 
 
 @router.get("/inbox", tags=["inbox"])

@@ -41,6 +41,9 @@ def _form_ok(request: Request, ctx: Ctx, staff: SignedIn, csrf: str) -> bool:
 
 
 def _page(request: Request, template: str, status: int = 200, **context: object) -> HTMLResponse:
+    # Each form that texts clients sends a key of this render: a double click, or the
+    # same form sent again, sends one message (domain/idempotency.py).
+    context.setdefault("form_key", uuid.uuid4().hex)
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
 
 
@@ -169,6 +172,7 @@ async def write_message(
     body: Annotated[str, Form(max_length=20_000)] = "",
     send_as_sms: Annotated[bool, Form()] = False,
     csrf: Annotated[str, Form()] = "",
+    idempotency_key: Annotated[str | None, Form(max_length=255)] = None,
 ) -> Response:
     staff = await _staff(request, ctx)
     if staff is None:
@@ -177,7 +181,12 @@ async def write_message(
         return _page(request, "staff/forbidden.html", 403, staff=staff)
     try:
         await messages.post_staff_message(
-            ctx, staff.scope, conversation_id, body=body, send_as_sms=send_as_sms
+            ctx,
+            staff.scope,
+            conversation_id,
+            body=body,
+            send_as_sms=send_as_sms,
+            idempotency_key=idempotency_key,
         )
     except InvalidInput as problem:
         return await _conversation_with_error(request, ctx, staff, conversation_id, problem)
@@ -188,7 +197,11 @@ async def write_message(
 
 @router.post("/messages/{message_id}/resend-sms")
 async def resend(
-    request: Request, ctx: Ctx, message_id: uuid.UUID, csrf: Annotated[str, Form()] = ""
+    request: Request,
+    ctx: Ctx,
+    message_id: uuid.UUID,
+    csrf: Annotated[str, Form()] = "",
+    idempotency_key: Annotated[str | None, Form(max_length=255)] = None,
 ) -> Response:
     staff = await _staff(request, ctx)
     if staff is None:
@@ -196,10 +209,12 @@ async def resend(
     if not _form_ok(request, ctx, staff, csrf):
         return _page(request, "staff/forbidden.html", 403, staff=staff)
     try:
-        resent = await messages.resend_as_sms(ctx, staff.scope, message_id)
+        resent = await messages.resend_as_sms(
+            ctx, staff.scope, message_id, idempotency_key=idempotency_key
+        )
     except (NotFound, InvalidInput):
         return _page(request, "staff/not_found.html", 404, staff=staff)
-    return RedirectResponse(f"/app/conversations/{resent.conversation_id}", status_code=303)
+    return RedirectResponse(f"/app/conversations/{resent.message.conversation_id}", status_code=303)
 
 
 @router.get("/inbox")
