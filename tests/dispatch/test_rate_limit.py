@@ -102,10 +102,15 @@ async def test_the_text_after_a_quiet_spells_first_waits_a_head_start(
         # A never-used number's one text: its schedule is free a head start after it.
         await limiters[0].reserve(number, 1, 1000.0)
         await asyncio.sleep(0.001 * SPACING_MARGIN + HEAD_START_SECONDS + quiet_for)
+    before_first = time.monotonic()
     first = await limiters[0].reserve(number, 1, 10.0)
     second = await limiters[1].reserve(number, 1, 10.0)
+    after_second = time.monotonic()
     assert first == pytest.approx(0, abs=0.01)
-    assert second == pytest.approx(second_slot, abs=0.02)
+    # Each wait is counted from the moment its reservation was made, somewhere inside
+    # its call: the second is shorter by the time between the two, which a busy
+    # machine can stretch well beyond the tolerance.
+    assert second_slot - (after_second - before_first) - 0.02 <= second <= second_slot + 0.02
 
 
 async def test_a_text_wakes_before_its_slot_to_get_its_connection_ready(
