@@ -18,6 +18,7 @@ from starlette.routing import Match, Route
 
 from parley.db.engine import is_database_unavailable
 from parley.domain.errors import Conflict, InvalidInput, NotFound, ParleyError
+from parley.web.pages.unavailable import unavailable_page
 
 UNAVAILABLE_RETRY_SECONDS = 5
 _STATUS = {NotFound: 404, InvalidInput: 422, Conflict: 409}
@@ -62,14 +63,18 @@ def install_error_handlers(app: Starlette) -> None:
         extra = {"field": error.field} if isinstance(error, InvalidInput) and error.field else {}
         return error_response(status, error.code, error.message, **extra)
 
-    async def database_away(_: Request, error: Exception) -> JSONResponse:
+    async def database_away(request: Request, error: Exception) -> Response:
         if not is_database_unavailable(error):
             raise error
-        response = error_response(
-            503,
-            "unavailable",
-            "The database is not answering just now; please send this again in a moment.",
-        )
+        response: Response
+        if _is_a_page(request.url.path):
+            response = await unavailable_page(request, 503)
+        else:
+            response = error_response(
+                503,
+                "unavailable",
+                "The database is not answering just now; please send this again in a moment.",
+            )
         response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
         return response
 
@@ -109,6 +114,11 @@ def install_error_handlers(app: Starlette) -> None:
     }
     for kind, handler in handlers.items():
         app.add_exception_handler(kind, handler)
+
+
+def _is_a_page(path: str) -> bool:
+    """Whether a person's browser asked (the reply page, the staff app): it gets a page."""
+    return path.startswith(("/r/", "/app/")) or path == "/app"
 
 
 def _allowed_methods(request: Request) -> str:
