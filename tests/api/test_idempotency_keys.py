@@ -206,3 +206,17 @@ async def test_a_key_that_is_not_1_to_255_visible_ascii_characters_is_refused(
     assert refused.status_code == 422
     assert "Idempotency-Key must be 1 to 255 visible ASCII" in refused.json()["error"]["message"]
     assert await messages_of(api, firm.headers, conversation) == []
+
+
+async def test_the_api_description_offers_the_key_and_names_a_replayed_answer(
+    api: httpx.AsyncClient,
+) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+
+    for path in (
+        "/api/v1/conversations/{conversation_id}/messages",
+        "/api/v1/messages/{message_id}/resend-sms",
+    ):
+        operation = paths[path]["post"]
+        assert "Idempotency-Key" in [p["name"] for p in operation["parameters"]]
+        assert "Idempotent-Replayed" in operation["responses"]["201"]["headers"]

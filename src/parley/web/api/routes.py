@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
@@ -49,6 +49,17 @@ IdempotencyKey = Annotated[
     ),
 ]
 REPLAYED = "Idempotent-Replayed"
+TEXTS_CLIENTS: dict[int | str, dict[str, Any]] = {
+    201: {
+        "headers": {
+            REPLAYED: {
+                "description": f"`true` when the request came again with its {KEY_HEADER}: "
+                "the answer is the first one's, and no one was texted again.",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+        }
+    }
+}
 
 
 def _answer(posted: Posted, response: Response) -> PostedMessageView:
@@ -131,7 +142,12 @@ async def list_messages(
     return PageOut(items=page.items, next_cursor=page.next_cursor)
 
 
-@router.post("/conversations/{conversation_id}/messages", status_code=201, tags=["messages"])
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    status_code=201,
+    tags=["messages"],
+    responses=TEXTS_CLIENTS,
+)
 async def post_message(
     ctx: Ctx,
     scope: Staff,
@@ -156,7 +172,9 @@ async def get_message(ctx: Ctx, scope: Staff, message_id: uuid.UUID) -> MessageV
     return await messages.get_message(ctx, scope, message_id)
 
 
-@router.post("/messages/{message_id}/resend-sms", status_code=201, tags=["messages"])
+@router.post(
+    "/messages/{message_id}/resend-sms", status_code=201, tags=["messages"], responses=TEXTS_CLIENTS
+)
 async def resend_sms(
     ctx: Ctx,
     scope: Staff,
