@@ -35,17 +35,11 @@ from parley.web.pages.reply import ReplyLimits
 from parley.web.pages.reply import lane_routes as reply_lane_routes
 from parley.web.pages.reply import router as reply_router
 from parley.web.pages.staff import router as staff_router
-from parley.web.security import (
-    NO_SCRIPT,
-    OWN_SCRIPT,
-    PageSecurityHeaders,
-    redact_tokens_in_logs,
-)
+from parley.web.security import PAGE_POLICIES, PageSecurityHeaders, redact_tokens_in_logs
 from parley.web.webhooks.twilio import router as twilio_router
 
 STATIC = Path(__file__).parent / "static"
 WEBHOOKS = "/webhooks/"
-PAGE_POLICIES = {"/r/": NO_SCRIPT, "/app": OWN_SCRIPT}
 
 
 class ParleyApp(FastAPI):

@@ -19,6 +19,7 @@ from starlette.routing import Match, Route
 from parley.db.engine import is_database_unavailable
 from parley.domain.errors import Conflict, InvalidInput, NotFound, ParleyError
 from parley.web.pages.unavailable import unavailable_page
+from parley.web.security import is_a_page
 
 UNAVAILABLE_RETRY_SECONDS = 5
 _STATUS = {NotFound: 404, InvalidInput: 422, Conflict: 409}
@@ -67,8 +68,8 @@ def install_error_handlers(app: Starlette) -> None:
         if not is_database_unavailable(error):
             raise error
         response: Response
-        if _is_a_page(request.url.path):
-            response = await unavailable_page(request, 503)
+        if is_a_page(request.url.path):
+            response = await unavailable_page(request)
         else:
             response = error_response(
                 503,
@@ -114,11 +115,6 @@ def install_error_handlers(app: Starlette) -> None:
     }
     for kind, handler in handlers.items():
         app.add_exception_handler(kind, handler)
-
-
-def _is_a_page(path: str) -> bool:
-    """Whether a person's browser asked (the reply page, the staff app): it gets a page."""
-    return path.startswith(("/r/", "/app/")) or path == "/app"
 
 
 def _allowed_methods(request: Request) -> str:

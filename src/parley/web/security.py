@@ -14,6 +14,14 @@ NO_SCRIPT = (
     "base-uri 'none'; frame-ancestors 'none'"
 )
 OWN_SCRIPT = NO_SCRIPT + "; script-src 'self'; connect-src 'self'"
+# A person's browser asks for these (the reply page, the staff app), never a program:
+# each gets its policy, and a page rather than JSON when something goes wrong.
+PAGE_POLICIES = {"/r/": NO_SCRIPT, "/app": OWN_SCRIPT}
+
+
+def is_a_page(path: str) -> bool:
+    return path.startswith(tuple(PAGE_POLICIES))
+
 
 PAGE_HEADERS = {
     "referrer-policy": "no-referrer",

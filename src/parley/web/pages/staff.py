@@ -172,7 +172,7 @@ async def write_message(
     body: Annotated[str, Form(max_length=20_000)] = "",
     send_as_sms: Annotated[bool, Form()] = False,
     csrf: Annotated[str, Form()] = "",
-    idempotency_key: Annotated[str | None, Form(max_length=255)] = None,
+    idempotency_key: Annotated[str | None, Form()] = None,
 ) -> Response:
     staff = await _staff(request, ctx)
     if staff is None:
@@ -201,7 +201,7 @@ async def resend(
     ctx: Ctx,
     message_id: uuid.UUID,
     csrf: Annotated[str, Form()] = "",
-    idempotency_key: Annotated[str | None, Form(max_length=255)] = None,
+    idempotency_key: Annotated[str | None, Form()] = None,
 ) -> Response:
     staff = await _staff(request, ctx)
     if staff is None:

@@ -21,7 +21,7 @@ KEPT_FIELDS = ("form_token", "csrf", "idempotency_key", "send_as_sms", "conversa
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-async def unavailable_page(request: Request, status: int) -> HTMLResponse:
+async def unavailable_page(request: Request) -> HTMLResponse:
     typed: str | None = None
     kept: list[tuple[str, str]] = []
     if request.method == "POST" and request.headers.get("content-type", "").startswith(FORM_TYPES):
@@ -41,5 +41,5 @@ async def unavailable_page(request: Request, status: int) -> HTMLResponse:
             "typed": typed,
             "kept": kept,
         },
-        status_code=status,
+        status_code=503,
     )
