@@ -192,6 +192,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu_seconds() -> dict[int, float]:
+    """CPU time so far of each PostgreSQL process on this machine (none when the
+    database runs elsewhere): what the database spends shares the server's two cores."""
+    used = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                used[int(entry.name)] = cpu_seconds(int(entry.name))
+        except OSError:  # gone meanwhile
+            continue
+    return used
+
+
 # An fdatasync slower than this held every request in flight waiting with it.
 DISK_STALL_MS = 50.0
 
@@ -257,15 +270,23 @@ def warmed_wrk(
     The first requests of a server open its pooled connections and prepare its
     statements; both servers get the warm-up, from the other end of the requests.
     Also the server's CPU time per request: steadier between runs than throughput on a
-    machine whose speed varies, and what a change to the server's own work moves; and
-    the disk's stalls during the measured run (disk_probe).
+    machine whose speed varies, and what a change to the server's own work moves; the
+    database's CPU time per request, which it takes from the same two cores; and the
+    disk's stalls during the measured run (disk_probe).
     """
     if warmup > 0:
         wrk(port, requests_file, connections, warmup, backwards=True)
-    before = cpu_seconds(pid)
+    before, database_before = cpu_seconds(pid), database_cpu_seconds()
     with disk_probe(requests_file.parent) as disk:
         figures = wrk(port, requests_file, connections, seconds)
-    figures["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / max(figures["requests"], 1)
+    requests = max(figures["requests"], 1)
+    figures["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / requests
+    database = database_cpu_seconds()
+    figures["db_cpu_ms"] = (
+        sum(used - database_before.get(p, 0.0) for p, used in database.items()) * 1000 / requests
+        if database
+        else math.nan
+    )
     # No samples (the probe could not write, and said why on stderr) is no reading, not
     # a quiet disk.
     figures["disk_stalls"] = sum(1 for ms in disk if ms > DISK_STALL_MS) if disk else math.nan
@@ -550,6 +571,8 @@ class Bench:
                 "ratio": ours["per_second"] / bare["per_second"],
                 "cpu_ms": ours["cpu_ms"],
                 "baseline_cpu_ms": bare["cpu_ms"],
+                "db_cpu_ms": ours["db_cpu_ms"],
+                "baseline_db_cpu_ms": bare["db_cpu_ms"],
                 "peak_mb": ours["peak_mb"],
                 "disk_stalls": ours["disk_stalls"],
                 "disk_longest_ms": ours["disk_longest_ms"],
