@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -148,6 +149,50 @@ async def test_links_opened_at_the_same_moment_are_each_marked_opened(
     pages = await asyncio.gather(*visits)
     assert [page.status_code for page in pages] == [200] * (len(contacts) + 1)
     assert None not in await opened_at(api, ctx, firm, message["id"])
+
+
+async def test_pages_opened_at_the_same_moment_each_show_their_own_link(
+    api: httpx.AsyncClient, ctx: ServiceContext, firm: StaffLogin, clock: TestClock
+) -> None:
+    # Pages asked for together are read together (on PostgreSQL one statement for the
+    # pages that wait while others are read): none may show another's conversation,
+    # reader or fate.
+    _, probate, people = await sent_to(
+        api, firm, ["Dana", "Ola", "Lee", "Kim"], "Probate", "Probate news"
+    )
+    lease_conversation, lease, (sam,) = await sent_to(api, firm, ["Sam"], "Lease", "Lease 0")
+    for i in range(1, 12):
+        await post(
+            api,
+            f"/conversations/{lease_conversation['id']}/messages",
+            firm.headers,
+            body=f"Lease {i}",
+        )
+    probate_tokens = await reply_tokens(ctx, probate["id"])
+    dana, ola, lee, kim = (probate_tokens[person["id"]] for person in people)
+    sam_token = (await reply_tokens(ctx, lease["id"]))[sam["id"]]
+    async with ctx.db.transaction() as session:
+        await session.execute(
+            update(ReplyLink)
+            .where(ReplyLink.contact_id == uuid.UUID(people[2]["id"]))
+            .values(expires_at=clock())
+        )
+        await session.execute(
+            update(ConversationParticipant)
+            .where(ConversationParticipant.contact_id == uuid.UUID(people[3]["id"]))
+            .values(removed_at=clock())
+        )
+    tokens = [dana, ola, lee, kim, "x" * 32, sam_token, dana]
+    pages = await asyncio.gather(*(api.get(f"/r/{t}", headers=BROWSER) for t in tokens))
+    assert [page.status_code for page in pages] == [200, 200, 410, 404, 404, 200, 200]
+    for page, reader in zip(pages, ["Dana", "Ola", None, None, None, "Sam", "Dana"], strict=True):
+        if reader is not None:
+            assert f"as {reader}<" in page.text
+    for page in (pages[0], pages[1], pages[6]):
+        assert "Probate news" in page.text and "Lease" not in page.text
+    assert "Lease 11" in pages[5].text and "Lease 2<" in pages[5].text
+    assert "Lease 1<" not in pages[5].text and "Earlier messages" in pages[5].text
+    assert "Probate" not in pages[5].text
 
 
 async def test_a_visit_is_answered_while_its_record_waits_for_the_database(

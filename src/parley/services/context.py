@@ -32,6 +32,8 @@ class ServiceContext:
     status_news: Batches[Any, bool] | None = None
     # First visits of reply links recorded together (services/reply_page.py).
     link_openings: Batches[Any, None] | None = None
+    # Reply pages asked for together, read together (services/reply_page.py).
+    page_reads: Batches[Any, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ previewers and mail scanners; a reply is saved once however often it is submitte
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select, true, update
+from sqlalchemy import JSON, bindparam, cast, func, select, true, update
 
 from parley.db.conversations import (
     ClientMessage,
@@ -70,12 +71,11 @@ class ReplyPage:
 async def open_reply_page(ctx: ServiceContext, token: str, *, by_person: bool) -> ReplyPage:
     """The page; a person's first visit records when the link was opened."""
     now = ctx.clock()
-    # One read for the link and its page, and on a first visit one write, shared with
-    # the first visits that come at the same time. The page does not wait for that
-    # write: it is the firm's record of the visit, not the client's, and its commit
+    # One read for the link and its page, shared with the pages asked for at the same
+    # time, and on a first visit one write, shared likewise. The page does not wait for
+    # that write: it is the firm's record of the visit, not the client's, and its commit
     # waits for the disk (bench/README.md: under load, most of a page's time in the app).
-    async with ctx.db.statements() as statements:
-        rows = await statements.rows(_OPEN_PAGE, {"token_hash": hash_token(token)})
+    rows = await _page_reads(ctx).submit(hash_token(token))
     if not rows:
         raise _does_not_work()
     link = _unexpired(_OpenLink._make(rows[0][:_LINK_COLUMNS]), now)
@@ -85,6 +85,32 @@ async def open_reply_page(ctx: ServiceContext, token: str, *, by_person: bool) -
     # would give one row of NULLs without it.
     latest = [row[_LINK_COLUMNS:] for row in rows if row[_LINK_COLUMNS] is not None]
     return _page_of(ctx, link, latest)
+
+
+def _page_reads(ctx: ServiceContext) -> Batches[str, Sequence[Sequence[Any]]]:
+    if ctx.page_reads is None:
+        ctx.page_reads = Batches(partial(_read_pages, ctx), key=lambda token_hash: token_hash)
+    return ctx.page_reads
+
+
+async def _read_pages(
+    ctx: ServiceContext, token_hashes: list[str]
+) -> Sequence[Sequence[Sequence[Any]]]:
+    """Each token's rows of _OPEN_PAGE (none when its link does not work).
+
+    Several pages in one statement on PostgreSQL: under load that halved the database's
+    CPU a page, which shares the two cores with the server (bench/README.md). A lone
+    page, and SQLite (in-process, with no round trips to save and no LATERAL), read
+    each page on its own.
+    """
+    async with ctx.db.statements() as statements:
+        if len(token_hashes) == 1 or ctx.db.is_sqlite:
+            return [await statements.rows(_OPEN_PAGE, {"token_hash": h}) for h in token_hashes]
+        rows = await statements.rows(_OPEN_PAGES, {"token_hashes": json.dumps(token_hashes)})
+    pages: list[list[Sequence[Any]]] = [[] for _ in token_hashes]
+    for place, *row in rows:
+        pages[place - 1].append(row)
+    return pages
 
 
 class _Opening(NamedTuple):
@@ -176,7 +202,7 @@ class _OpenLink(NamedTuple):
 # Built once: the reply page is the busiest page, and building a statement costs
 # more than running it. One round trip for the link, whether its contact still takes
 # part, and the heading; one for the latest messages and their authors.
-_OPEN_LINK = (
+_WORKING_LINKS = (
     select(
         ReplyLink.id,
         ReplyLink.firm_id,
@@ -192,11 +218,9 @@ _OPEN_LINK = (
     .join(Firm, Firm.id == ReplyLink.firm_id)
     .join(Conversation, Conversation.id == ReplyLink.conversation_id)
     .join(Contact, Contact.id == ReplyLink.contact_id)
-    .where(
-        ReplyLink.token_hash == bindparam("token_hash"),
-        takes_part(ReplyLink.conversation_id, ReplyLink.contact_id),
-    )
+    .where(takes_part(ReplyLink.conversation_id, ReplyLink.contact_id))
 )
+_OPEN_LINK = _WORKING_LINKS.where(ReplyLink.token_hash == bindparam("token_hash"))
 _OPEN_LINK_FOR_UPDATE = _OPEN_LINK.with_for_update(of=ReplyLink)
 _LINK_COLUMNS = len(_OpenLink._fields)
 _REPLY_WITH_KEY = select(Message.id).where(Message.idempotency_key == bindparam("key"))
@@ -251,6 +275,24 @@ _OPEN_PAGE = (
     select(_LINK, _LATEST_OF_TOKEN)
     .select_from(_LINK.outerjoin(_LATEST_OF_TOKEN, true()))
     .order_by(_LATEST_OF_TOKEN.c.created_at.desc(), _LATEST_OF_TOKEN.c.id.desc())
+)
+# _OPEN_PAGE for several tokens at once (PostgreSQL), given as one JSON array (PostgreSQL
+# would plan an array anew for each length): each row starts with its token's place in
+# the array, from 1; a token whose link does not work has no row.
+_ASKED = (
+    func.json_array_elements_text(cast(bindparam("token_hashes"), JSON))
+    .table_valued("token_hash", with_ordinality="place")
+    .render_derived()
+    .alias("asked")
+)
+_LINK_OF_ASKED = _WORKING_LINKS.where(ReplyLink.token_hash == _ASKED.c.token_hash).lateral("link")
+_LATEST_OF_LINK = _NEWEST_MESSAGES.where(
+    Message.conversation_id == _LINK_OF_ASKED.c.conversation_id
+).lateral("latest")
+_OPEN_PAGES = (
+    select(_ASKED.c.place, _LINK_OF_ASKED, _LATEST_OF_LINK)
+    .select_from(_ASKED.join(_LINK_OF_ASKED, true()).outerjoin(_LATEST_OF_LINK, true()))
+    .order_by(_ASKED.c.place, _LATEST_OF_LINK.c.created_at.desc(), _LATEST_OF_LINK.c.id.desc())
 )
 
 
