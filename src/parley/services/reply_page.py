@@ -276,9 +276,10 @@ _OPEN_PAGE = (
     .select_from(_LINK.outerjoin(_LATEST_OF_TOKEN, true()))
     .order_by(_LATEST_OF_TOKEN.c.created_at.desc(), _LATEST_OF_TOKEN.c.id.desc())
 )
-# _OPEN_PAGE for several tokens at once (PostgreSQL), given as one JSON array (PostgreSQL
-# would plan an array anew for each length): each row starts with its token's place in
-# the array, from 1; a token whose link does not work has no row.
+# _OPEN_PAGE for several tokens at once (PostgreSQL), given as one JSON array as the
+# batched writes are (an array would be planned again on every call:
+# services/delivery_updates.py): each row starts with its token's place in the array,
+# from 1; a token whose link does not work has no row.
 _ASKED = (
     func.json_array_elements_text(cast(bindparam("token_hashes"), JSON))
     .table_valued("token_hash", with_ordinality="place")
